@@ -1,0 +1,79 @@
+// Creation ops. Values are produced on the CPU (random ones from the seeded
+// generator, so a seed gives the same numbers on every device) and copied
+// to the requested device.
+#include "ops/creation.h"
+
+#include <cmath>
+
+#include "core/random.h"
+
+namespace ember {
+
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device) {
+  double s = start.to<double>(), e = end.to<double>(), st = step.to<double>();
+  EMBER_CHECK(st != 0, "arange: step must be nonzero");
+  EMBER_CHECK(std::isfinite(s) && std::isfinite(e), "arange: start and end must be finite");
+  EMBER_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound ", e,
+              " and lower bound ", s, " inconsistent with step sign ", st);
+  int64_t n;
+  if (is_floating(dtype)) {
+    n = int64_t(std::ceil((e - s) / st));
+  } else {
+    int64_t si = start.to<int64_t>(), ei = end.to<int64_t>(), sti = step.to<int64_t>();
+    EMBER_CHECK(sti != 0, "arange: an integer dtype needs an integer step, got ", st);
+    n = sti > 0 ? (ei - si + sti - 1) / sti : (si - ei - sti - 1) / -sti;
+  }
+  Tensor out = Tensor::empty({n}, dtype);
+  EMBER_DISPATCH_NUMERIC(dtype, "arange", [&] {
+    scalar_t* o = out.data<scalar_t>();
+    if constexpr (std::is_floating_point_v<scalar_t>) {
+      for (int64_t i = 0; i < n; ++i) o[i] = scalar_t(s + st * double(i));
+    } else {
+      int64_t si = start.to<int64_t>(), sti = step.to<int64_t>();
+      for (int64_t i = 0; i < n; ++i) o[i] = scalar_t(si + sti * i);
+    }
+  });
+  return out.to(device);
+}
+
+Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
+  EMBER_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
+  Tensor out = Tensor::empty({steps}, dtype);
+  double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
+  EMBER_DISPATCH_NUMERIC(dtype, "linspace", [&] {
+    scalar_t* o = out.data<scalar_t>();
+    // Fill from both ends so the last value is exactly `end`.
+    for (int64_t i = 0; i < steps; ++i) {
+      o[i] = i < steps / 2 ? scalar_t(start + step * double(i))
+                           : scalar_t(end - step * double(steps - 1 - i));
+    }
+  });
+  return out.to(device);
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
+  EMBER_CHECK(n >= 0 && m >= 0, "eye: sizes must be non-negative, got ", n, " and ", m);
+  Tensor out = Tensor::zeros({n, m}, dtype);
+  out.diagonal().fill_(Scalar(int64_t(1)));
+  return out.to(device);
+}
+
+Tensor rand(const Shape& shape, DType dtype, Device device) {
+  Tensor out = Tensor::empty(shape, dtype);
+  uniform_(out, 0.0, 1.0);
+  return out.to(device);
+}
+
+Tensor randn(const Shape& shape, DType dtype, Device device) {
+  Tensor out = Tensor::empty(shape, dtype);
+  normal_(out, 0.0, 1.0);
+  return out.to(device);
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Device device) {
+  Tensor out = Tensor::empty(shape, dtype);
+  randint_(out, low, high);
+  return out.to(device);
+}
+
+}  // namespace ember

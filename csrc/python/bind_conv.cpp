@@ -1,0 +1,10 @@
+// Bindings: conv ops.
+#include "python/bind.h"
+
+namespace ember {
+namespace python {
+
+void bind_conv(py::module_& m) {}
+
+}  // namespace python
+}  // namespace ember

@@ -1,0 +1,71 @@
+// Helpers shared by the C++ kernel tests: random inputs, naive strided
+// element access, and a comparison that prints the first mismatches.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace ember {
+namespace testing {
+
+inline Tensor random_tensor(const Shape& shape, DType dtype = DType::float32, double low = -1,
+                            double high = 1) {
+  Tensor t = Tensor::empty(shape, dtype);
+  uniform_(t, low, high);
+  return t;
+}
+
+// Element at a multi-index, read through the strides (the naive way).
+template <typename T>
+T at(const Tensor& t, const Shape& index) {
+  int64_t off = 0;
+  for (size_t d = 0; d < index.size(); ++d) off += index[d] * t.stride(int64_t(d));
+  return static_cast<const T*>(t.raw_data())[off];
+}
+
+// Visits every multi-index of `shape` in row-major order.
+template <typename F>
+void for_each_index(const Shape& shape, const F& f) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  Shape index(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    f(index);
+    for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+// Contiguous float64 copy of the values, for comparisons.
+inline std::vector<double> values(const Tensor& t) {
+  Tensor c = t.to(DType::float64).contiguous();
+  const double* p = c.data<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+// Expects |actual - expected| <= atol + rtol * |expected| everywhere.
+inline void expect_close(const Tensor& actual, const std::vector<double>& expected,
+                         double rtol = 1e-5, double atol = 1e-6) {
+  ASSERT_EQ(actual.numel(), int64_t(expected.size())) << "shape " << shape_str(actual.shape());
+  std::vector<double> got = values(actual);
+  int shown = 0, bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    bool ok = std::fabs(got[i] - expected[i]) <= atol + rtol * std::fabs(expected[i]) ||
+              (std::isnan(got[i]) && std::isnan(expected[i]));
+    if (!ok) {
+      ++bad;
+      if (shown++ < 5) ADD_FAILURE() << "element " << i << ": got " << got[i] << ", expected " << expected[i];
+    }
+  }
+  EXPECT_EQ(bad, 0) << bad << " of " << got.size() << " elements differ";
+}
+
+}  // namespace testing
+}  // namespace ember
