@@ -1,0 +1,160 @@
+"""The backward engine: iterative, each node once, in topological order.
+
+Gradients arriving at a node are summed per output; a gradient whose shape
+or dtype differs from the argument it belongs to (broadcasting, promotion) is
+reduced and cast here, in one place, so no op's backward has to.
+"""
+
+from __future__ import annotations
+
+from .function import AccumulateGrad
+from .grad_mode import set_grad_enabled
+
+
+def _topological_order(roots):
+    """Nodes reachable from `roots`, each before every node it feeds into."""
+    order = []
+    visited = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.next_edges))]
+        while stack:
+            node, edges = stack[-1]
+            advanced = False
+            for edge in edges:
+                if edge is None:
+                    continue
+                child = edge[0]
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(child.next_edges)))
+                    advanced = True
+                    break
+            if not advanced:
+                order.append(node)
+                stack.pop()
+    order.reverse()
+    return order
+
+
+def _fit_to_input(grad, meta):
+    """Sums a broadcast gradient down to the argument's shape and dtype."""
+    shape, dtype = meta
+    if grad.shape != shape:
+        grad = grad.sum_to_size(shape)
+    if grad.dtype != dtype and dtype.is_floating_point:
+        grad = grad.to(dtype)
+    return grad
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None):
+    """Backpropagates from `outputs` seeded with `grad_outputs`.
+
+    With `inputs` (autograd.grad), returns the gradients reaching those
+    tensors instead of accumulating into leaves' `.grad`.
+    """
+    from ..tensor import Tensor
+
+    buffers = {}
+    roots = []
+    for out, grad in zip(outputs, grad_outputs):
+        node, nr = out._edge()
+        roots.append(node)
+        slot = buffers.setdefault(node, {})
+        slot[nr] = grad if nr not in slot else slot[nr] + grad
+
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            targets.setdefault(t._edge(), []).append(i)
+        captured = [None] * len(inputs)
+
+    order = _topological_order(roots)
+    if targets is not None:
+        # Only nodes that lead to a target need to run.
+        target_nodes = {id(edge[0]) for edge in targets}
+        needed = set()
+        for node in reversed(order):
+            if id(node) in target_nodes or any(
+                e is not None and id(e[0]) in needed for e in node.next_edges
+            ):
+                needed.add(id(node))
+
+    with set_grad_enabled(create_graph):
+        for node in order:
+            slot = buffers.pop(node, None)
+            if slot is None:
+                continue
+            if node.pre_hooks:
+                for nr, hooks in node.pre_hooks.items():
+                    if nr in slot:
+                        slot[nr] = _run_hooks(hooks, slot[nr])
+            if targets is not None:
+                for nr, grad in slot.items():
+                    for i in targets.get((node, nr), ()):
+                        captured[i] = grad
+                if isinstance(node, AccumulateGrad) or id(node) not in needed:
+                    continue
+            if isinstance(node, AccumulateGrad):
+                leaf = node.variable
+                grad = slot[0]
+                if leaf._hooks:
+                    grad = _run_hooks(leaf._hooks, grad)
+                node.apply((grad,))
+                continue
+            n_out = len(node.output_ids)
+            grads = tuple(slot.get(nr) for nr in range(n_out))
+            if any(g is None for g in grads):
+                grads = _fill_missing(node, grads)
+            input_grads = node.apply(grads)
+            if not retain_graph:
+                node.ctx._free()
+            _check_arity(node, input_grads)
+            for edge, meta, grad in zip(node.next_edges, node.input_meta, input_grads):
+                if edge is None or grad is None:
+                    continue
+                if not isinstance(grad, Tensor):
+                    raise TypeError(f"{node.name()} returned a {type(grad).__name__} as a gradient")
+                grad = _fit_to_input(grad, meta)
+                child, nr = edge
+                cslot = buffers.setdefault(child, {})
+                cslot[nr] = grad if nr not in cslot else cslot[nr] + grad
+
+    if targets is not None:
+        return captured
+    return None
+
+
+def _fill_missing(node, grads):
+    """Zeros for outputs that received no gradient (unused outputs)."""
+    from .. import _C
+    from ..tensor import Tensor
+
+    ctx = node.ctx
+    shapes = getattr(ctx, "_output_meta", None)
+    filled = []
+    for nr, g in enumerate(grads):
+        if g is None:
+            shape, dtype, device = shapes[nr]
+            g = Tensor._make(_C.zeros(list(shape), dtype, device), False, None, 0)
+        filled.append(g)
+    return tuple(filled)
+
+
+def _check_arity(node, input_grads):
+    if len(input_grads) < len(node.next_edges):
+        raise RuntimeError(
+            f"{node.name()}: backward returned {len(input_grads)} gradients, "
+            f"expected {len(node.next_edges)} (one per forward argument)"
+        )

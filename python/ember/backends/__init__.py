@@ -1,0 +1,3 @@
+"""Build facts: which backends this ember was compiled with."""
+
+from . import cuda  # noqa: F401

@@ -1,0 +1,3 @@
+"""Neural networks: functional ops (modules, losses and init come with their issue)."""
+
+from . import functional  # noqa: F401
