@@ -95,7 +95,9 @@ void bind_tensor(py::module_& m) {
         if (d.is_cpu()) return py::none();
         return py::int_(d.index);
       })
-      .def("__eq__", [](const Device& a, const Device& b) { return a == b; })
+      .def("__eq__", [](const Device& a, const py::object& b) {
+        return py::isinstance<Device>(b) && a == b.cast<Device>();
+      })
       .def("__hash__", [](const Device& d) { return std::hash<std::string>()(d.str()); })
       .def("__str__", &Device::str)
       .def("__repr__", [](const Device& d) { return "device(type='" + std::string(d.is_cpu() ? "cpu" : "cuda") +

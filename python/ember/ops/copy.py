@@ -45,9 +45,9 @@ def to(x: Tensor, *args, non_blocking: bool = False, copy: bool = False, dtype=N
             device = a
     dtype = parse_dtype(dtype) if dtype is not None else None
     device = parse_device(device) if device is not None else None
-    if dtype == x.dtype:
+    if dtype is not None and dtype == x.dtype:
         dtype = None
-    if device == x.device:
+    if device is not None and device == x.device:
         device = None
     if dtype is None and device is None:
         return clone(x) if copy else x
