@@ -4,6 +4,9 @@ pooling, normalisation, dropout, losses, embedding, padding)."""
 from __future__ import annotations
 
 # activations (elementwise)
+from ..ops.elementwise import (  # noqa: E402,F401
+    elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh,
+)
 
 # softmax family (reductions)
 
