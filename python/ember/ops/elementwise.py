@@ -31,7 +31,7 @@ _ADD, _SUB, _MUL, _DIV = _C.BinaryOp.add, _C.BinaryOp.sub, _C.BinaryOp.mul, _C.B
 _U = _C.UnaryOp
 
 
-def as_tensor_like(value, like: Tensor) -> Tensor:
+def as_tensor_like(value, like: Tensor, op: str = "") -> Tensor:
     """`value` as a Tensor on like's device: tensors pass through, numbers
     become 0-d tensors with the dtype PyTorch would give them next to `like`."""
     if isinstance(value, Tensor):
@@ -42,17 +42,18 @@ def as_tensor_like(value, like: Tensor) -> Tensor:
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):
             value = float(value)
         return Tensor._make(_C.scalar_tensor(value, like._data), False, None, 0)
-    raise TypeError(
-        f"expected a Tensor or a number, got {type(value).__name__}"
-    )
+    prefix = f"{op}: " if op else ""
+    raise TypeError(f"{prefix}expected a Tensor or a number, got {type(value).__name__}")
 
 
-def _binary_operands(a, b):
+def _binary_operands(a, b, op: str = ""):
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
-        a = as_tensor_like(a, b)
-    return a, as_tensor_like(b, a)
+            prefix = f"{op}: " if op else ""
+            raise TypeError(f"{prefix}expected at least one Tensor, got {type(a).__name__} and "
+                            f"{type(b).__name__}")
+        a = as_tensor_like(a, b, op)
+    return a, as_tensor_like(b, a, op)
 
 
 def _needs_graph(*tensors) -> bool:
@@ -308,7 +309,7 @@ def floor_divide(input, other) -> Tensor:
     Returns:
         A Tensor of the promoted dtype.
     """
-    return FloorDivide.apply(*_binary_operands(input, other))
+    return FloorDivide.apply(*_binary_operands(input, other, "floor_divide"))
 
 
 def remainder(input, other) -> Tensor:
@@ -321,7 +322,7 @@ def remainder(input, other) -> Tensor:
     Returns:
         A Tensor of the promoted dtype.
     """
-    return Remainder.apply(*_binary_operands(input, other))
+    return Remainder.apply(*_binary_operands(input, other, "remainder"))
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001  (PyTorch's name)
@@ -338,7 +339,7 @@ def pow(input, exponent) -> Tensor:  # noqa: A001  (PyTorch's name)
         >>> em.pow(em.tensor([1.0, 2.0]), 2)
         tensor([1., 4.])
     """
-    return Pow.apply(*_binary_operands(input, exponent))
+    return Pow.apply(*_binary_operands(input, exponent, "pow"))
 
 
 def maximum(input, other) -> Tensor:
@@ -351,7 +352,7 @@ def maximum(input, other) -> Tensor:
     Returns:
         A Tensor of the promoted dtype.
     """
-    return Maximum.apply(*_binary_operands(input, other))
+    return Maximum.apply(*_binary_operands(input, other, "maximum"))
 
 
 def minimum(input, other) -> Tensor:
@@ -364,7 +365,7 @@ def minimum(input, other) -> Tensor:
     Returns:
         A Tensor of the promoted dtype.
     """
-    return Minimum.apply(*_binary_operands(input, other))
+    return Minimum.apply(*_binary_operands(input, other, "minimum"))
 
 
 def pow_(x: Tensor, exponent) -> Tensor:
@@ -374,7 +375,7 @@ def pow_(x: Tensor, exponent) -> Tensor:
 
 # ---------------------------------------------------------------- comparisons and logic
 def _compare(op, input, other) -> Tensor:
-    a, b = _binary_operands(input, other)
+    a, b = _binary_operands(input, other, op.name)
     return Tensor._make(_C.compare(op, a._data, b._data), False, None, 0)
 
 
@@ -503,11 +504,11 @@ def where(condition: Tensor, input, other) -> Tensor:
     """
     _check_tensor(condition, "where")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = as_tensor_like(input, condition)
+        input = as_tensor_like(input, condition, "where")
     if isinstance(input, Tensor):
-        other = as_tensor_like(other, input)
+        other = as_tensor_like(other, input, "where")
     else:
-        input = as_tensor_like(input, other)
+        input = as_tensor_like(input, other, "where")
     return Where.apply(condition, input, other)
 
 
