@@ -4,10 +4,9 @@ forms, promotion, and the errors bad input must raise."""
 
 import math
 
+import ember as em
 import numpy as np
 import pytest
-
-import ember as em
 from op_check import assert_close, check_op, rand
 
 erf = np.vectorize(math.erf, otypes=[np.float64])

@@ -4,9 +4,7 @@ pooling, normalisation, dropout, losses, embedding, padding)."""
 from __future__ import annotations
 
 # activations (elementwise)
-from ..ops.elementwise import (  # noqa: E402,F401
-    elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh,
-)
+from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 
 # softmax family (reductions)
 
