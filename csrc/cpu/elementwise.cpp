@@ -54,6 +54,8 @@ T floor_div(T a, T b) {
     if (div - floored > T(0.5)) floored += T(1);
     return floored;
   } else {
+    // min / -1 overflows (and traps on x86): it wraps to min, as in PyTorch.
+    if (b == T(-1)) return T(T(0) - static_cast<std::make_unsigned_t<T>>(a));
     T q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
     return q;
@@ -68,6 +70,7 @@ T python_mod(T a, T b) {
     if (mod != 0 && ((b < 0) != (mod < 0))) mod += b;
     return mod;
   } else {
+    if (b == T(-1)) return T(0);
     T mod = a % b;
     if (mod != 0 && ((b < 0) != (mod < 0))) mod += b;
     return mod;
@@ -75,15 +78,18 @@ T python_mod(T a, T b) {
 }
 
 // Integer power by squaring; the exponent is known to be non-negative.
+// Unsigned arithmetic makes overflow wrap (as in PyTorch) instead of being
+// undefined.
 template <typename T>
 T int_pow(T base, T exponent) {
-  T result = 1;
+  using U = std::make_unsigned_t<T>;
+  U result = 1, b = static_cast<U>(base);
   while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
+    if (exponent & 1) result *= b;
+    b *= b;
     exponent >>= 1;
   }
-  return result;
+  return static_cast<T>(result);
 }
 
 template <typename T>

@@ -110,6 +110,27 @@ void float_unary(UnaryOp op, const Tensor& out, const Tensor& x, T alpha, T beta
   }
 }
 
+// Integer negation and products wrap on overflow (as in PyTorch) rather
+// than being undefined: they go through the unsigned type.
+template <typename T>
+T wrapping_negate(T v) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(v));
+  } else {
+    return -v;
+  }
+}
+
+template <typename T>
+T wrapping_square(T v) {
+  if constexpr (std::is_integral_v<T>) {
+    auto u = static_cast<std::make_unsigned_t<T>>(v);
+    return static_cast<T>(u * u);
+  } else {
+    return v * v;
+  }
+}
+
 // The ops that are defined for every numeric dtype (and bool where PyTorch
 // allows it); true is returned when `op` was one of them.
 template <typename T>
@@ -118,7 +139,7 @@ bool exact_unary(UnaryOp op, const Tensor& out, const Tensor& x) {
     case UnaryOp::logical_not: map<T>(out, x, [](T v) { return T(!v); }, kParallelGrain); return true;
     case UnaryOp::abs:
       if constexpr (std::is_same_v<T, bool>) break;
-      else map<T>(out, x, [](T v) { return v < 0 ? T(-v) : v; }, kParallelGrain);
+      else map<T>(out, x, [](T v) { return v < 0 ? wrapping_negate(v) : v; }, kParallelGrain);
       return true;
     case UnaryOp::sign:
       if constexpr (std::is_same_v<T, bool>) break;
@@ -126,7 +147,7 @@ bool exact_unary(UnaryOp op, const Tensor& out, const Tensor& x) {
       return true;
     case UnaryOp::square:
       if constexpr (std::is_same_v<T, bool>) break;
-      else map<T>(out, x, [](T v) { return T(v * v); }, kParallelGrain);
+      else map<T>(out, x, [](T v) { return wrapping_square(v); }, kParallelGrain);
       return true;
     case UnaryOp::relu:
       if constexpr (std::is_same_v<T, bool>) break;

@@ -1,6 +1,7 @@
 // Elementwise kernels against a naive per-index reference, at odd sizes,
 // broadcast both ways and on non-contiguous views.
 #include <cmath>
+#include <limits>
 
 #include "ops/elementwise.h"
 #include "testing.h"
@@ -97,6 +98,11 @@ TEST(Elementwise, IntegerFloorDivideRemainderAndPow) {
   }
   testing::expect_close(q, eq, 0, 0);
   testing::expect_close(r, er, 0, 0);
+  Tensor lowest = from_values<int64_t>({std::numeric_limits<int64_t>::min(), 7});
+  Tensor minus_one = from_values<int64_t>({-1});
+  EXPECT_EQ(binary(BinaryOp::floor_divide, lowest, minus_one).data<int64_t>()[0],
+            std::numeric_limits<int64_t>::min());
+  testing::expect_close(binary(BinaryOp::remainder, lowest, minus_one), {0, 0}, 0, 0);
   Tensor p = binary(BinaryOp::pow, ta, from_values<int64_t>({0, 1, 2, 3, 4, 5, 6}));
   testing::expect_close(p, {1, -7, 49, 343, 0, 59049, 1}, 0, 0);
   EXPECT_THROW(binary(BinaryOp::floor_divide, ta, from_values<int64_t>({0})), Error);

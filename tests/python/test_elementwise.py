@@ -119,6 +119,18 @@ def test_remainder_and_floor_divide_follow_python_signs():
     same(7 % em.tensor(bi), 7 % bi, 0, 0)
 
 
+def test_div_rounding_modes():
+    a, b = np.array([-7, 7, -3, 6, 0]), np.array([2, 2, -2, -4, 3])
+    out = em.div(em.tensor(a), em.tensor(b), rounding_mode="trunc")
+    assert out.dtype == em.int64
+    same(out, np.trunc(a / b))
+    same(em.tensor(a).div(em.tensor(b), rounding_mode="floor"), a // b)
+    x = rand(3, 4) * 5
+    check_op(lambda t: em.div(t, 1.5, rounding_mode="trunc"), lambda t: np.trunc(t / 1.5), x)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        em.div(em.tensor(a), 0, rounding_mode="trunc")
+
+
 def test_pow_forms_and_integer_powers():
     x = rand(4, 3, low=0.5, high=2.0)
     check_op(lambda t: t ** 3, lambda t: t ** 3, x)

@@ -213,7 +213,14 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        return trunc(div(input, other)).to(_binary_operands(input, other)[0].dtype)
+        a, b = _binary_operands(input, other, "div")
+        if a.dtype.is_floating_point or b.dtype.is_floating_point:
+            return trunc(div(a, b))
+        # Integers stay integers: the floor quotient, moved toward zero where
+        # it was rounded down across zero.
+        quotient = floor_divide(a, b)
+        inexact = (remainder(a, b) != 0) & ((a < 0) != (b < 0))
+        return where(inexact, quotient + 1, quotient)
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
     return Div.apply(*_binary_operands(input, other))
