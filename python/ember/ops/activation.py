@@ -1,10 +1,8 @@
 """Activations: relu, gelu, silu, leaky_relu, elu, softplus.
 
 Each forward is one kernel; each backward is one fused kernel
-(`_C.activation_backward`) reached through its own Function, so the
-gradient of the gradient is available with respect to the incoming
-gradient (it is linear in it) and, for the piecewise-linear relu and
-leaky_relu, with respect to the input too.
+(`_C.activation_backward`) reached through its own Function whose backward
+is written in Tensor ops, so second derivatives work too.
 """
 
 from __future__ import annotations
@@ -15,11 +13,35 @@ import numbers
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .elementwise import _check_tensor, _needs_graph, _zeros_like
+from .elementwise import _check_tensor, _needs_graph, _zeros_like, where
+from .unary import exp, sigmoid, tanh
 
 _U = _C.UnaryOp
-# Their second derivative is zero almost everywhere.
-_PIECEWISE_LINEAR = (_U.relu, _U.leaky_relu)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def _second_derivative(op, x: Tensor, alpha: float, beta: float):
+    """f''(x) in Tensor ops; None where it is zero almost everywhere."""
+    if op in (_U.relu, _U.leaky_relu):
+        return None
+    if op == _U.gelu:
+        return exp(x * x * -0.5) * _INV_SQRT_2PI * (2 - x * x)
+    if op == _U.gelu_tanh:
+        inner_grad = (1 + 3 * _GELU_CUBIC * x * x) * _SQRT_2_OVER_PI
+        t = tanh((x + _GELU_CUBIC * x * x * x) * _SQRT_2_OVER_PI)
+        inner_curvature = x * (6 * _GELU_CUBIC * _SQRT_2_OVER_PI)
+        return (1 - t * t) * (inner_grad - x * t * inner_grad * inner_grad + 0.5 * x * inner_curvature)
+    if op == _U.silu:
+        s = sigmoid(x)
+        return s * (1 - s) * (2 + x * (1 - 2 * s))
+    if op == _U.elu:
+        return where(x > 0, 0.0, exp(x) * alpha)
+    if op == _U.softplus:
+        s = sigmoid(x * alpha)
+        return where(x * alpha > beta, 0.0, s * (1 - s) * alpha)
+    raise RuntimeError(f"{op.name}: no second derivative")
 
 
 class ActivationGrad(Function):
@@ -27,20 +49,18 @@ class ActivationGrad(Function):
 
     @staticmethod
     def forward(ctx, grad, x, op, alpha, beta):
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(grad, x)
         ctx.params = (op, alpha, beta)
         return _C.activation_backward(op, grad._data, x._data, alpha, beta)
 
     @staticmethod
     def backward(ctx, grad_grad):
-        (x,) = ctx.saved_tensors
+        grad, x = ctx.saved_tensors
         op, alpha, beta = ctx.params
         gx = None
         if ctx.needs_input_grad[1]:
-            if op not in _PIECEWISE_LINEAR:
-                raise RuntimeError(f"{op.name}: double backward with respect to the input is "
-                                   "not supported")
-            gx = _zeros_like(grad_grad)
+            curvature = _second_derivative(op, x, alpha, beta)
+            gx = _zeros_like(grad_grad) if curvature is None else grad_grad * grad * curvature
         gg = None
         if ctx.needs_input_grad[0]:
             gg = ActivationGrad.apply(grad_grad, x, op, alpha, beta)
