@@ -82,6 +82,14 @@ static void check_integer_operands(BinaryOp op, DType dtype, const Tensor& b) {
   }
 }
 
+void check_writable(const char* op, const Tensor& out) {
+  for (int64_t d = 0; d < out.dim(); ++d) {
+    EMBER_CHECK(out.stride(d) != 0 || out.size(d) <= 1, op,
+                ": more than one element of the written-to tensor ", out.str(),
+                " refers to a single memory location (clone it first)");
+  }
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_op_name(op);
   check_same_device(name, a, b);
@@ -106,6 +114,7 @@ Tensor& binary_(BinaryOp op, Tensor& a, const Tensor& b) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   EMBER_CHECK(shape == a.shape(), name, "_: output with shape ", shape_str(a.shape()),
               " doesn't match the broadcast shape ", shape_str(shape));
+  check_writable(name, a);
   DType dtype = binary_result_type(op, a.dtype(), b.dtype());
   EMBER_CHECK_KIND(type, dtype == a.dtype(), name, "_: result type ", dtype_name(dtype),
                    " can't be cast to the desired output type ", dtype_name(a.dtype()));

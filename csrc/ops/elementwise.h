@@ -33,6 +33,10 @@ DType unary_result_type(UnaryOp op, DType x);
 // A 0-d tensor holding `value` with the dtype it takes next to a `like` tensor.
 Tensor scalar_tensor(Scalar value, const Tensor& like);
 
+// In-place ops refuse outputs whose elements share memory (expanded views):
+// each element would be updated more than once.
+void check_writable(const char* op, const Tensor& out);
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 // a = a (op) b, b broadcast to a's shape; the result dtype must be a's.
 Tensor& binary_(BinaryOp op, Tensor& a, const Tensor& b);

@@ -53,8 +53,6 @@ DType unary_result_type(UnaryOp op, DType x) {
     case UnaryOp::sign:
     case UnaryOp::square:
     case UnaryOp::relu:
-      EMBER_CHECK_KIND(type, x != DType::bool_, name, ": unsupported dtype bool");
-      return x;
     case UnaryOp::floor:
     case UnaryOp::ceil:
     case UnaryOp::round:
@@ -95,6 +93,7 @@ Tensor& unary_(UnaryOp op, Tensor& x, double alpha, double beta) {
   DType dtype = unary_result_type(op, x.dtype());
   EMBER_CHECK_KIND(type, dtype == x.dtype(), name, "_: result type ", dtype_name(dtype),
                    " can't be cast to the desired output type ", dtype_name(x.dtype()));
+  check_writable(name, x);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::unary(op, x, x, alpha, beta); break;
     default: no_kernel(name, x.device());
@@ -158,6 +157,7 @@ Tensor& clamp_(Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) 
   DType dtype = clamp_result_type(x, min, max);
   EMBER_CHECK_KIND(type, dtype == x.dtype(), "clamp_: result type ", dtype_name(dtype),
                    " can't be cast to the desired output type ", dtype_name(x.dtype()));
+  check_writable("clamp_", x);
   clamp_into(x, x, min, max);
   x.bump_version();
   return x;

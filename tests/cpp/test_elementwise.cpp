@@ -293,6 +293,10 @@ TEST(Unary, IntegerInputsAndInPlace) {
   EXPECT_THROW(unary(UnaryOp::bitwise_not, from_values<float>({1})), Error);
   EXPECT_THROW(unary(UnaryOp::abs, from_values<bool>({true})), Error);
   EXPECT_THROW(unary_(UnaryOp::sqrt, i), Error);
+  Tensor expanded = Tensor::zeros({1}).expand({3});
+  EXPECT_THROW(unary_(UnaryOp::exp, expanded), Error);
+  EXPECT_THROW(binary_(BinaryOp::add, expanded, Tensor::ones({3})), Error);
+  EXPECT_THROW(clamp_(expanded, Scalar(0.5), std::nullopt), Error);
   EXPECT_THROW(unary(UnaryOp::softplus, i, 0.0, 20.0), Error);
   Tensor x = testing::random_tensor({33, 7});
   Tensor view = x.slice(0, 0, 33, 3);

@@ -360,6 +360,14 @@ def test_in_place_forms_inside_the_graph():
         em.tensor([1.0], requires_grad=True).relu_()
 
 
+def test_in_place_on_expanded_view_raises():
+    x = em.zeros(1).expand(3)
+    with pytest.raises(ValueError, match="exp.*single memory location"):
+        x.exp_()
+    with pytest.raises(ValueError, match="pow.*single memory location"):
+        x.pow_(2)
+
+
 def test_int_pow_in_place_type_error():
     with pytest.raises(TypeError, match="pow_"):
         em.tensor([1, 2]).pow_(0.5)
