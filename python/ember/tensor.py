@@ -511,6 +511,13 @@ _install(_copy, ["contiguous", "clone", "copy_", "zero_", "fill_"])
 # elementwise
 _install(_ew, [
     "add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "neg", "neg_",
+    "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "greater", "greater_equal", "less", "less_equal", "not_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_not",
+    "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+    "tanh", "sigmoid", "reciprocal", "square", "floor", "ceil", "round", "trunc", "fix",
+    "clamp", "clip", "clamp_min", "clamp_max", "relu",
+    "relu_", "sigmoid_", "tanh_", "exp_", "clamp_", "pow_", "abs_", "sqrt_",
 ])
 
 # reductions

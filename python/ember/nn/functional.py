@@ -4,6 +4,7 @@ pooling, normalisation, dropout, losses, embedding, padding)."""
 from __future__ import annotations
 
 # activations (elementwise)
+from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 
 # softmax family (reductions)
 
