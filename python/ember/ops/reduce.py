@@ -75,6 +75,23 @@ def _dim_arg(dim, op: str) -> int:
     return dim
 
 
+class _Cast(Function):
+    """A dtype cast for the `dtype=` arguments; the engine casts the gradient back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x._data.to(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def _cast(x: Tensor, dtype) -> Tensor:
+    dtype = parse_dtype(dtype)
+    return x if dtype == x.dtype else _Cast.apply(x, dtype)
+
+
 # ---------------------------------------------------------------- sum, mean, prod
 
 
@@ -107,7 +124,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "sum")
     if dtype is not None:
-        x = x.to(dtype)
+        x = _cast(x, dtype)
     return Sum.apply(x, dims, keepdim)
 
 
@@ -157,7 +174,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "mean")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return Mean.apply(x, dims, keepdim)
 
 
@@ -210,7 +227,7 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "prod")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return Prod.apply(x, dims, keepdim)
 
 
@@ -554,7 +571,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"norm: p must be a number or 'fro', got {p!r}")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return Norm.apply(x, float(p), dims, keepdim)
 
 
@@ -651,7 +668,7 @@ def softmax(x: Tensor, dim=None, dtype=None) -> Tensor:
     """
     dim = _softmax_dim(x, dim, "softmax")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return Softmax.apply(x, dim)
 
 
@@ -668,7 +685,7 @@ def log_softmax(x: Tensor, dim=None, dtype=None) -> Tensor:
     """
     dim = _softmax_dim(x, dim, "log_softmax")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return LogSoftmax.apply(x, dim)
 
 
@@ -701,5 +718,5 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     _check_tensor(x, "cumsum")
     dim = _dim_arg(dim, "cumsum")
     if dtype is not None:
-        x = x.to(parse_dtype(dtype))
+        x = _cast(x, dtype)
     return CumSum.apply(x, dim, False)
