@@ -320,5 +320,23 @@ TEST(Reduce, GatherAndScatterAlongDim) {
   }
 }
 
+TEST(Reduce, LargeInputsSplitAcrossThreads) {
+  Tensor x = testing::random_tensor({301, 1021}, DType::float64);
+  for (const Shape& dims : {Shape{0}, Shape{1}}) {
+    testing::expect_close(sum(x, dims), reference(x, dims, row_sum), 1e-12, 1e-12);
+    testing::expect_close(amax(x, dims), reference(x, dims, [](const Values& v) {
+      return *std::max_element(v.begin(), v.end());
+    }), 0, 0);
+  }
+  // The column kernel (dim 0) against the row kernel on the transposed copy,
+  // each checked against the naive reference above.
+  Tensor rows = x.t().contiguous();
+  testing::expect_close(softmax(x, 0).t(), testing::values(softmax(rows, 1)), 1e-12, 1e-15);
+  testing::expect_close(log_softmax(x, 0).t(), testing::values(log_softmax(rows, 1)), 1e-12, 1e-12);
+  testing::expect_close(sum(softmax(x, 0), {0}), Values(1021, 1.0), 1e-12, 0);
+  Tensor reversed = cumsum(x, 0, true);
+  testing::expect_close(reversed.select(0, 0), testing::values(sum(x, {0})), 1e-12, 1e-12);
+}
+
 }  // namespace
 }  // namespace ember
