@@ -144,7 +144,8 @@ void sum_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
   if (x.is_contiguous() && !dims.empty() && dims.back() == int64_t(dims.size()) - 1 &&
       inner > 1 && outer > 1) {
     const T* in = static_cast<const T*>(x.raw_data());
-    parallel_for(0, outer, std::max<int64_t>(1, kParallelGrain / inner), [&](int64_t lo, int64_t hi) {
+    int64_t grain = std::max<int64_t>(1, kParallelGrain / inner);
+    parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
       std::vector<wide_t<T>> acc(hi - lo, 0);
       for (int64_t r = 0; r < inner; ++r) {
         const T* row = in + r * outer;
@@ -209,7 +210,8 @@ void var_kernel(const Tensor& out, const Tensor& x, const Shape& dims, double co
   T* o = static_cast<T*>(out.raw_data());
   for_each_row<T>(x, dims, [&](int64_t j, const T* row, int64_t n) {
     T mean = T(sum_contiguous<T, double>(row, n) / double(n));
-    double squares = sum_contiguous<T, double>(row, n, [mean](T v) { return (v - mean) * (v - mean); });
+    auto square = [mean](T v) { return (v - mean) * (v - mean); };
+    double squares = sum_contiguous<T, double>(row, n, square);
     double result = squares / std::max(0.0, double(n) - correction);
     o[j] = T(take_sqrt ? std::sqrt(result) : result);
   });
@@ -253,8 +255,8 @@ void norm_kernel(const Tensor& out, const Tensor& x, const Shape& dims, double p
       result = std::sqrt(sum_contiguous<T, double>(row, n, [](T v) { return v * v; }));
     } else {
       T power = T(p);
-      result = std::pow(sum_contiguous<T, double>(row, n, [power](T v) { return std::pow(std::fabs(v), power); }),
-                        1.0 / p);
+      auto term = [power](T v) { return std::pow(std::fabs(v), power); };
+      result = std::pow(sum_contiguous<T, double>(row, n, term), 1.0 / p);
     }
     o[j] = T(result);
   });
@@ -323,7 +325,8 @@ void norm_backward_kernel(const Tensor& grad_x, const Tensor& grad, const Tensor
       int64_t count = 0;
       for (int64_t i = 0; i < n; ++i) count += std::fabs(row[i]) == norm_j;
       T share = count ? gj / T(count) : T(0);
-      for (int64_t i = 0; i < n; ++i) res[i] = std::fabs(row[i]) == norm_j ? share * sign(row[i]) : T(0);
+      for (int64_t i = 0; i < n; ++i)
+        res[i] = std::fabs(row[i]) == norm_j ? share * sign(row[i]) : T(0);
     } else if (p == 1) {
       for (int64_t i = 0; i < n; ++i) res[i] = gj * sign(row[i]);
     } else if (norm_j == T(0)) {

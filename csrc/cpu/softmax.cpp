@@ -117,7 +117,8 @@ void softmax_backward_kernel(const Tensor& grad_x, const Tensor& grad, const Ten
   const T* out = static_cast<const T*>(yc.raw_data());
   T* res = static_cast<T*>(grad_x.raw_data());
   if (l.n == 0) return;
-  // softmax: dot = sum(g * y), gx = y * (g - dot); log_softmax: dot = sum(g), gx = g - exp(y) * dot.
+  // softmax: dot = sum(g * y), gx = y * (g - dot);
+  // log_softmax: dot = sum(g), gx = g - exp(y) * dot.
   if (l.inner == 1) {
     for_each_row(l, [&](int64_t o) {
       const T* gr = g + o * l.n;
@@ -190,21 +191,21 @@ void gather_kernel(const Tensor& out, const Tensor& x, const Tensor& index, int6
 template <typename T>
 void scatter_add_kernel(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim) {
   Tensor sc = src.contiguous(), ic = index.contiguous();
-  DimLayout lo_(out.shape(), dim), li(index.shape(), dim);
+  DimLayout out_layout(out.shape(), dim), li(index.shape(), dim);
   const T* s = static_cast<const T*>(sc.raw_data());
   const int64_t* idx = static_cast<const int64_t*>(ic.raw_data());
   T* res = static_cast<T*>(out.raw_data());
   std::fill(res, res + out.numel(), T(0));
   // Parallel over `outer` only: different outer indices never write the same element.
-  parallel_for(0, li.outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, li.n * li.inner)),
-               [&](int64_t lo, int64_t hi) {
-                 for (int64_t o = lo; o < hi; ++o)
-                   for (int64_t i = 0; i < li.n; ++i)
-                     for (int64_t k = 0; k < li.inner; ++k) {
-                       int64_t p = (o * li.n + i) * li.inner + k;
-                       res[(o * lo_.n + idx[p]) * lo_.inner + k] += s[p];
-                     }
-               });
+  int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, li.n * li.inner));
+  parallel_for(0, li.outer, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o)
+      for (int64_t i = 0; i < li.n; ++i)
+        for (int64_t k = 0; k < li.inner; ++k) {
+          int64_t p = (o * li.n + i) * li.inner + k;
+          res[(o * out_layout.n + idx[p]) * out_layout.inner + k] += s[p];
+        }
+  });
 }
 
 }  // namespace
@@ -221,11 +222,13 @@ void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y,
 }
 
 void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse) {
-  EMBER_DISPATCH_NUMERIC(x.dtype(), "cumsum", [&] { cumsum_kernel<scalar_t>(out, x, dim, reverse); });
+  EMBER_DISPATCH_NUMERIC(x.dtype(), "cumsum",
+                         [&] { cumsum_kernel<scalar_t>(out, x, dim, reverse); });
 }
 
 void gather_dim(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim) {
-  EMBER_DISPATCH_NUMERIC(x.dtype(), "gather_dim", [&] { gather_kernel<scalar_t>(out, x, index, dim); });
+  EMBER_DISPATCH_NUMERIC(x.dtype(), "gather_dim",
+                         [&] { gather_kernel<scalar_t>(out, x, index, dim); });
 }
 
 void scatter_add_dim(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim) {

@@ -203,8 +203,12 @@ Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
   return out;
 }
 
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return extreme(x, dims, keepdim, true); }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extreme(x, dims, keepdim, false); }
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extreme(x, dims, keepdim, true);
+}
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extreme(x, dims, keepdim, false);
+}
 
 std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim) {
   return extreme_dim(x, dim, keepdim, true);

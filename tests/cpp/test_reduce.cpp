@@ -101,7 +101,8 @@ TEST(Reduce, ExtremesLogsumexpAndNorms) {
           testing::expect_close(norm(x, p, dims), reference(x, dims, [p](const Values& v) {
             if (std::isinf(p)) {
               double best = std::fabs(v[0]);
-              for (double e : v) best = p > 0 ? std::max(best, std::fabs(e)) : std::min(best, std::fabs(e));
+              for (double e : v)
+                best = p > 0 ? std::max(best, std::fabs(e)) : std::min(best, std::fabs(e));
               return best;
             }
             double s = 0;
@@ -233,8 +234,10 @@ Values naive_softmax(const Tensor& x, int64_t dim, bool log) {
   testing::for_each_index(x.shape(), [&](const Shape& i) {
     Shape j = i;
     double peak = -kInf, total = 0;
-    for (j[dim] = 0; j[dim] < x.size(dim); ++j[dim]) peak = std::max(peak, testing::at<double>(x, j));
-    for (j[dim] = 0; j[dim] < x.size(dim); ++j[dim]) total += std::exp(testing::at<double>(x, j) - peak);
+    for (j[dim] = 0; j[dim] < x.size(dim); ++j[dim])
+      peak = std::max(peak, testing::at<double>(x, j));
+    for (j[dim] = 0; j[dim] < x.size(dim); ++j[dim])
+      total += std::exp(testing::at<double>(x, j) - peak);
     double v = testing::at<double>(x, i) - peak;
     out.push_back(log ? v - std::log(total) : std::exp(v) / total);
   });

@@ -20,8 +20,23 @@ from ._util import normalize_dims, parse_dtype
 from .shape import permute, reshape
 
 __all__ = [
-    "sum", "sum_to_size", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
-    "var", "std", "logsumexp", "norm", "softmax", "log_softmax", "cumsum",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "log_softmax",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "softmax",
+    "std",
+    "sum",
+    "sum_to_size",
+    "var",
 ]
 
 _builtin_max = max
@@ -34,7 +49,7 @@ MinResult = namedtuple("min", ["values", "indices"])
 
 def _restore_reduced(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
     """Reshapes a reduction's gradient so it broadcasts against the input."""
-    if keepdim or not dims:
+    if keepdim or not dims or not shape:
         return grad if grad.ndim == len(shape) else grad.reshape([1] * len(shape))
     out_shape = list(shape)
     for d in dims:
@@ -43,6 +58,8 @@ def _restore_reduced(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
 
 
 def _full_dims(dims, ndim):
+    if ndim == 0:
+        return []
     return list(range(ndim)) if not dims else [d % _builtin_max(ndim, 1) for d in dims]
 
 
@@ -76,15 +93,16 @@ def _dim_arg(dim, op: str) -> int:
 
 
 class _Cast(Function):
-    """A dtype cast for the `dtype=` arguments; the engine casts the gradient back."""
+    """A dtype cast for the `dtype=` arguments; the gradient is cast back."""
 
     @staticmethod
     def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
         return x._data.to(dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, None
+        return _cast(grad, ctx.input_dtype), None
 
 
 def _cast(x: Tensor, dtype) -> Tensor:
@@ -566,8 +584,8 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
     dims = _dims_arg(dim, x, "norm")
     if p == "fro":
         p = 2.0
-    if isinstance(p, str):
-        raise ValueError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+    if p == "nuc":
+        raise NotImplementedError("norm: the nuclear norm (p='nuc') is not implemented")
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"norm: p must be a number or 'fro', got {p!r}")
     if dtype is not None:
