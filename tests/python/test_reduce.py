@@ -338,3 +338,12 @@ def test_dtype_arguments_keep_gradients():
     assert x.grad.dtype == em.float32 and np.allclose(x.grad.numpy(), 1)
     assert em.softmax(x, 1, dtype=em.float64).dtype == em.float64
     assert em.cumsum(em.tensor([True, True]), 0).tolist() == [1, 2]
+
+
+def test_dims_accept_int_likes():
+    x = em.randn(2, 3, 4)
+    assert x.sum(range(2)).shape == (4,)
+    assert x.mean(np.int64(1)).shape == (2, 4)
+    assert x.amax([0, np.int32(2)]).shape == (3,)
+    with pytest.raises(TypeError, match="amax"):
+        x.amax(True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 # activations (elementwise)
 
 # softmax family (reductions)
-from ..ops.reduce import log_softmax, softmax  # noqa: E402,F401
+from ..ops.reduce import log_softmax, softmax  # noqa: F401
 
 # linear
 

@@ -11,12 +11,13 @@ zeros and norm.
 from __future__ import annotations
 
 import math
+import operator
 from collections import namedtuple
 
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import normalize_dims, parse_dtype
+from ._util import parse_dtype
 from .shape import permute, reshape
 
 __all__ = [
@@ -77,19 +78,28 @@ def _check_tensor(x, op: str) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
+def _as_int(value, op: str, what: str) -> int:
+    """An int from an int-like value (numpy ints included, bools refused)."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{op}: {what}, got {value!r}")
+
+
 def _dims_arg(dim, x: Tensor, op: str) -> list:
     _check_tensor(x, op)
-    if isinstance(dim, bool) or not (dim is None or isinstance(dim, int) or
-                                     (isinstance(dim, (tuple, list)) and
-                                      all(isinstance(d, int) for d in dim))):
-        raise TypeError(f"{op}: dim must be an int, a sequence of ints or None, got {dim!r}")
-    return normalize_dims(dim, x.ndim)
+    if dim is None:
+        return []
+    what = "dim must be an int, a sequence of ints or None"
+    if isinstance(dim, (str, bytes, Tensor)) or not hasattr(dim, "__iter__"):
+        return [_as_int(dim, op, what)]
+    return [_as_int(d, op, what) for d in dim]
 
 
 def _dim_arg(dim, op: str) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    return dim
+    return _as_int(dim, op, "dim must be an int")
 
 
 class _Cast(Function):
