@@ -347,3 +347,14 @@ def test_dims_accept_int_likes():
     assert x.amax([0, np.int32(2)]).shape == (3,)
     with pytest.raises(TypeError, match="amax"):
         x.amax(True)
+
+
+@pytest.mark.parametrize("p", [2, 1, float("inf")])
+def test_norm_double_backward(p):
+    x = em.tensor(rand(3, 4), dtype=em.float64, requires_grad=True)
+
+    def squared_norm(t):
+        n = em.norm(t, p, 1)
+        return n * n
+
+    em.autograd.gradgradcheck(squared_norm, (x,))

@@ -563,6 +563,10 @@ class Norm(Function):
         x, out = ctx.saved_tensors
         dims = _full_dims(ctx.dims, len(ctx.shape))
         g = _restore_reduced(grad, ctx.shape, dims, ctx.keepdim)
+        # The 2-norm away from 0 stays a composition, differentiable again;
+        # elsewhere the kernel handles zero norms and the other p.
+        if ctx.p == 2 and bool((out.detach().numpy() != 0).all()):
+            return g * x / _restore_reduced(out, ctx.shape, dims, ctx.keepdim), None, None, None
         o = _restore_reduced(out.detach(), ctx.shape, dims, ctx.keepdim)
         return _NormBackward.apply(g, x, o, ctx.p, dims), None, None, None
 
@@ -570,11 +574,21 @@ class Norm(Function):
 class _NormBackward(Function):
     @staticmethod
     def forward(ctx, grad, x, out, p, dims):
+        ctx.p, ctx.dims = p, dims
+        ctx.save_for_backward(x, out)
         return _C.norm_backward(grad._data, x._data, out._data, p, dims)
 
     @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("norm: the second derivative of norm is not implemented")
+    def backward(ctx, gg):
+        if ctx.p not in (0.0, 1.0, math.inf, -math.inf):
+            raise RuntimeError(f"norm: the second derivative of the {ctx.p:g}-norm at a zero "
+                               "norm or for p other than 0, 1, 2 and inf is not implemented")
+        # grad_x = grad * W(x) with W piecewise constant in x: linear in grad,
+        # zero derivative in x almost everywhere.
+        x, out = ctx.saved_tensors
+        ones = _C.ones(list(out.shape), x.dtype, x._data.device)
+        weights = _raw(_C.norm_backward(ones, x._data, out._data, ctx.p, ctx.dims))
+        return gg * weights, None, None, None, None
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
