@@ -136,13 +136,21 @@ Tensor per_row(const Tensor& t) {
   return t.to(dtype_of<T>::value).contiguous();
 }
 
+// True when x is contiguous and the reduced dims lead: the output is then
+// best built by folding whole rows of x into it (vectorised across the row).
+bool reduced_dims_lead(const Tensor& x, const Shape& dims) {
+  int64_t outer, inner;
+  kept_then_reduced(x, dims, outer, inner);
+  return x.is_contiguous() && !dims.empty() && dims.back() == int64_t(dims.size()) - 1 &&
+         inner > 1 && outer > 1;
+}
+
 template <typename T>
 void sum_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
   int64_t outer, inner;
   kept_then_reduced(x, dims, outer, inner);
   T* o = static_cast<T*>(out.raw_data());
-  if (x.is_contiguous() && !dims.empty() && dims.back() == int64_t(dims.size()) - 1 &&
-      inner > 1 && outer > 1) {
+  if (reduced_dims_lead(x, dims)) {
     const T* in = static_cast<const T*>(x.raw_data());
     int64_t grain = std::max<int64_t>(1, kParallelGrain / inner);
     parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
@@ -180,6 +188,20 @@ void prod_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
 template <typename T, bool kMax>
 void amax_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
   T* o = static_cast<T*>(out.raw_data());
+  if (reduced_dims_lead(x, dims)) {
+    int64_t outer, inner;
+    kept_then_reduced(x, dims, outer, inner);
+    const T* in = static_cast<const T*>(x.raw_data());
+    int64_t grain = std::max<int64_t>(1, kParallelGrain / inner);
+    parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
+      std::copy(in + lo, in + hi, o + lo);
+      for (int64_t r = 1; r < inner; ++r) {
+        const T* row = in + r * outer;
+        for (int64_t j = lo; j < hi; ++j) o[j] = pick<T, kMax>(o[j], row[j]);
+      }
+    });
+    return;
+  }
   for_each_row<T>(x, dims, [&](int64_t j, const T* row, int64_t n) {
     o[j] = extreme_contiguous<T, kMax>(row, n);
   });
