@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 _builtin_max = max
-_builtin_sum = sum
 
 # The (values, indices) results of max/min along a dim, like torch.return_types.
 MaxResult = namedtuple("max", ["values", "indices"])
