@@ -1,7 +1,9 @@
-// Reduction entry points: dim handling, output allocation, dispatch.
+// Reduction entry points: dim handling, dtype rules, argument checks, output
+// allocation, then dispatch by device.
 #include "ops/reduce.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "cpu/reduce.h"
 
@@ -34,13 +36,306 @@ Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim) {
   return out;
 }
 
+namespace {
+
+// Throws unless every reduced dim has elements: a max of nothing is undefined.
+void check_nonempty(const Tensor& x, const Shape& rdims, const char* op) {
+  for (int64_t d : rdims)
+    EMBER_CHECK_KIND(index, x.size(d) > 0, op, ": cannot reduce over dim ", d, " of size 0 of ",
+                     x.str(), " (the operation has no identity)");
+}
+
+void check_float(const Tensor& x, const char* op) {
+  EMBER_CHECK_KIND(type, is_floating(x.dtype()), op, ": expected a floating point tensor, got ",
+                   x.str());
+}
+
+void check_cpu(const Tensor& x, const char* op) {
+  if (x.device().type != DeviceType::cpu) no_kernel(op, x.device());
+}
+
+// Checks that `t` has x's shape with the reduced dims kept as size 1, on x's device.
+void check_keepdim_operand(const Tensor& t, const Tensor& x, const Shape& rdims, const char* op,
+                           const char* what) {
+  Shape expected = reduced_shape(x.shape(), rdims, true);
+  EMBER_CHECK(t.shape() == expected, op, ": ", what, " has shape ", shape_str(t.shape()),
+              ", expected ", shape_str(expected), " for input ", x.str());
+  EMBER_CHECK(t.device() == x.device(), op, ": ", what, " is on ", t.device().str(),
+              " but the input is on ", x.device().str());
+}
+
+Tensor alloc(const Tensor& x, const Shape& rdims, bool keepdim, DType dtype) {
+  return Tensor::empty(reduced_shape(x.shape(), rdims, keepdim), dtype, x.device());
+}
+
+Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
+  const char* op = is_max ? "amax" : "amin";
+  Shape rdims = reduction_dims(dims, x.dim(), op);
+  check_nonempty(x, rdims, op);
+  Tensor out = alloc(x, rdims, keepdim, x.dtype());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::amax(out, x, rdims, is_max); break;
+    default: no_kernel(op, x.device());
+  }
+  return out;
+}
+
+std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  Shape rdims = reduction_dims({dim}, x.dim(), op);
+  check_nonempty(x, rdims, op);
+  Tensor values = alloc(x, rdims, keepdim, x.dtype());
+  Tensor indices = alloc(x, rdims, keepdim, DType::int64);
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::arg_extreme(values, indices, x, rdims, is_max); break;
+    default: no_kernel(op, x.device());
+  }
+  return {values, indices};
+}
+
+Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "argmax" : "argmin";
+  if (!dim) {
+    EMBER_CHECK_KIND(index, x.numel() > 0, op, ": cannot take the ", op,
+                     " of the empty tensor ", x.str());
+    Tensor flat = x.reshape({x.numel()});
+    Tensor index = extreme_dim(flat, 0, false, is_max).second;
+    return keepdim ? index.reshape(Shape(x.dim(), 1)) : index;
+  }
+  Shape rdims = reduction_dims({*dim}, x.dim(), op);
+  check_nonempty(x, rdims, op);
+  return extreme_dim(x, *dim, keepdim, is_max).second;
+}
+
+Tensor variance(const Tensor& x, const Shape& dims, double correction, bool keepdim,
+                bool take_sqrt) {
+  const char* op = take_sqrt ? "std" : "var";
+  check_float(x, op);
+  Shape rdims = reduction_dims(dims, x.dim(), op);
+  Tensor out = alloc(x, rdims, keepdim, x.dtype());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::var(out, x, rdims, correction, take_sqrt); break;
+    default: no_kernel(op, x.device());
+  }
+  return out;
+}
+
+Tensor softmax_forward(const Tensor& x, int64_t dim, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  check_float(x, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::softmax(out, x, dim, log); break;
+    default: no_kernel(op, x.device());
+  }
+  return out;
+}
+
+Tensor softmax_grad(const Tensor& grad, const Tensor& y, int64_t dim, bool log) {
+  const char* op = log ? "log_softmax_backward" : "softmax_backward";
+  check_float(y, op);
+  dim = wrap_dim(dim, y.dim(), op);
+  EMBER_CHECK(grad.shape() == y.shape() && grad.device() == y.device(), op, ": grad ",
+              grad.str(), " does not match the output ", y.str());
+  Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
+  switch (y.device().type) {
+    case DeviceType::cpu: cpu::softmax_backward(out, grad.to(y.dtype()), y, dim, log); break;
+    default: no_kernel(op, y.device());
+  }
+  return out;
+}
+
+// Checks an index tensor for gather_dim / scatter_add_dim against `shape`.
+void check_index(const Tensor& index, const Shape& shape, int64_t dim, const char* op) {
+  EMBER_CHECK_KIND(type, index.dtype() == DType::int64, op, ": index must be int64, got ",
+                   index.str());
+  EMBER_CHECK(index.dim() == int64_t(shape.size()), op, ": index ", index.str(),
+              " must have as many dims as ", shape_str(shape));
+  for (int64_t d = 0; d < index.dim(); ++d)
+    EMBER_CHECK(d == dim || index.size(d) == shape[d], op, ": index ", index.str(),
+                " must match ", shape_str(shape), " in every dim but ", dim);
+  Tensor flat = index.contiguous();
+  const int64_t* p = flat.data<int64_t>();
+  int64_t size = shape.empty() ? 1 : shape[dim];
+  for (int64_t i = 0; i < flat.numel(); ++i)
+    EMBER_CHECK_KIND(index, p[i] >= 0 && p[i] < size, op, ": index ", p[i],
+                     " is out of range for dim ", dim, " of size ", size);
+}
+
+}  // namespace
+
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   Shape rdims = reduction_dims(dims, x.dim(), "sum");
   DType dtype = is_floating(x.dtype()) ? x.dtype() : DType::int64;
-  Tensor out = Tensor::empty(reduced_shape(x.shape(), rdims, keepdim), dtype, x.device());
+  Tensor out = alloc(x, rdims, keepdim, dtype);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::sum(out, x.to(dtype), rdims); break;
     default: no_kernel("sum", x.device());
+  }
+  return out;
+}
+
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  EMBER_CHECK_KIND(type, is_floating(x.dtype()), "mean: could not infer the output dtype; the "
+                   "input must be floating point, got ", x.str(), " (pass dtype= or convert it)");
+  Shape rdims = reduction_dims(dims, x.dim(), "mean");
+  int64_t count = 1;
+  for (int64_t d : rdims) count *= x.size(d);
+  Tensor total = sum(x, rdims, keepdim);
+  check_cpu(x, "mean");
+  // A count of 0 gives 0/0 = NaN, as in PyTorch.
+  EMBER_DISPATCH_FLOAT(x.dtype(), "mean", [&] {
+    scalar_t* p = total.data<scalar_t>();
+    for (int64_t i = 0; i < total.numel(); ++i) p[i] = scalar_t(double(p[i]) / double(count));
+  });
+  return total;
+}
+
+Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
+  Shape rdims = reduction_dims(dims, x.dim(), "prod");
+  DType dtype = is_floating(x.dtype()) ? x.dtype() : DType::int64;
+  Tensor out = alloc(x, rdims, keepdim, dtype);
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::prod(out, x.to(dtype), rdims); break;
+    default: no_kernel("prod", x.device());
+  }
+  return out;
+}
+
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extreme(x, dims, keepdim, true);
+}
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extreme(x, dims, keepdim, false);
+}
+
+std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, true);
+}
+std::pair<Tensor, Tensor> min_dim(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, false);
+}
+
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme(x, dim, keepdim, true);
+}
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme(x, dim, keepdim, false);
+}
+
+Tensor var(const Tensor& x, const Shape& dims, double correction, bool keepdim) {
+  return variance(x, dims, correction, keepdim, false);
+}
+Tensor stddev(const Tensor& x, const Shape& dims, double correction, bool keepdim) {
+  return variance(x, dims, correction, keepdim, true);
+}
+
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
+  Tensor input = is_floating(x.dtype()) ? x : x.to(DType::float32);
+  Shape rdims = reduction_dims(dims, x.dim(), "logsumexp");
+  Tensor out = alloc(input, rdims, keepdim, input.dtype());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::logsumexp(out, input, rdims); break;
+    default: no_kernel("logsumexp", x.device());
+  }
+  return out;
+}
+
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+  check_float(x, "norm");
+  EMBER_CHECK(!std::isnan(p), "norm: p must be a number, got nan");
+  Shape rdims = reduction_dims(dims, x.dim(), "norm");
+  if (std::isinf(p)) check_nonempty(x, rdims, "norm");
+  Tensor out = alloc(x, rdims, keepdim, x.dtype());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::norm(out, x, rdims, p); break;
+    default: no_kernel("norm", x.device());
+  }
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_forward(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_forward(x, dim, true); }
+Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
+  return softmax_grad(grad, y, dim, false);
+}
+Tensor log_softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
+  return softmax_grad(grad, y, dim, true);
+}
+
+Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
+  dim = wrap_dim(dim, x.dim(), "cumsum");
+  DType dtype = is_floating(x.dtype()) ? x.dtype() : DType::int64;
+  Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::cumsum(out, x.to(dtype), dim, reverse); break;
+    default: no_kernel("cumsum", x.device());
+  }
+  return out;
+}
+
+Tensor prod_backward(const Tensor& grad, const Tensor& x, const Shape& dims) {
+  check_float(x, "prod_backward");
+  Shape rdims = reduction_dims(dims, x.dim(), "prod_backward");
+  check_keepdim_operand(grad, x, rdims, "prod_backward", "grad");
+  Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::prod_backward(grad_x, grad, x, rdims); break;
+    default: no_kernel("prod_backward", x.device());
+  }
+  return grad_x;
+}
+
+Tensor extreme_weights(const Tensor& x, const Tensor& out, const Shape& dims) {
+  check_float(x, "extreme_weights");
+  Shape rdims = reduction_dims(dims, x.dim(), "extreme_weights");
+  check_keepdim_operand(out, x, rdims, "extreme_weights", "out");
+  Tensor weights = Tensor::empty(x.shape(), x.dtype(), x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::extreme_weights(weights, x, out, rdims); break;
+    default: no_kernel("extreme_weights", x.device());
+  }
+  return weights;
+}
+
+Tensor norm_backward(const Tensor& grad, const Tensor& x, const Tensor& out, double p,
+                     const Shape& dims) {
+  check_float(x, "norm_backward");
+  Shape rdims = reduction_dims(dims, x.dim(), "norm_backward");
+  check_keepdim_operand(grad, x, rdims, "norm_backward", "grad");
+  check_keepdim_operand(out, x, rdims, "norm_backward", "out");
+  Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::norm_backward(grad_x, grad, x, out, rdims, p); break;
+    default: no_kernel("norm_backward", x.device());
+  }
+  return grad_x;
+}
+
+Tensor gather_dim(const Tensor& x, const Tensor& index, int64_t dim) {
+  dim = wrap_dim(dim, x.dim(), "gather_dim");
+  check_cpu(index, "gather_dim");
+  check_index(index, x.shape(), dim, "gather_dim");
+  Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
+  switch (x.device().type) {
+    case DeviceType::cpu: cpu::gather_dim(out, x, index, dim); break;
+    default: no_kernel("gather_dim", x.device());
+  }
+  return out;
+}
+
+Tensor scatter_add_dim(const Tensor& src, const Tensor& index, int64_t dim, const Shape& shape) {
+  checked_numel(shape, "scatter_add_dim");
+  dim = wrap_dim(dim, int64_t(shape.size()), "scatter_add_dim");
+  check_cpu(index, "scatter_add_dim");
+  check_index(index, shape, dim, "scatter_add_dim");
+  EMBER_CHECK(src.shape() == index.shape(), "scatter_add_dim: src ", src.str(),
+              " must have the index's shape ", shape_str(index.shape()));
+  Tensor out = Tensor::empty(shape, src.dtype(), src.device());
+  switch (src.device().type) {
+    case DeviceType::cpu: cpu::scatter_add_dim(out, src, index, dim); break;
+    default: no_kernel("scatter_add_dim", src.device());
   }
   return out;
 }

@@ -521,7 +521,10 @@ _install(_ew, [
 ])
 
 # reductions
-_install(_reduce, ["sum", "sum_to_size"])
+_install(_reduce, [
+    "sum", "sum_to_size", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+    "var", "std", "logsumexp", "norm", "softmax", "log_softmax", "cumsum",
+])
 
 # views
 _install(_shape, [

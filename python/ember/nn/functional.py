@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 
 # softmax family (reductions)
+from ..ops.reduce import log_softmax, softmax  # noqa: F401
 
 # linear
 
