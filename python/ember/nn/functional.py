@@ -8,6 +8,7 @@ from __future__ import annotations
 # softmax family (reductions)
 
 # linear
+from ..ops.linalg import linear  # noqa: E402,F401
 
 # convolution and pooling
 

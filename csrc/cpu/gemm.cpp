@@ -1,0 +1,258 @@
+// CPU GEMM, BLIS-style: B is packed into KC x NC panels (L3-sized), A into
+// MC x KC blocks (L2-sized), and a register-blocked MR x NR micro-kernel runs
+// over the packed panels (L1-sized slivers). The micro-kernel is one portable
+// C++ body compiled three times (baseline, AVX2+FMA, AVX-512) and picked at
+// run time; packing pads edge tiles with zeros so the kernel never branches.
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace ember {
+namespace cpu {
+namespace {
+
+// Cache blocking for a Zen 4 core (32 KiB L1d, 1 MiB L2, 32 MiB L3): a KC x NR
+// sliver of B stays in L1, the MC x KC block of A in L2, KC x NC of B in L3.
+template <typename T>
+struct Blocking;
+template <>
+struct Blocking<float> {
+  static constexpr int64_t MC = 192, KC = 384, NC = 4096;
+};
+template <>
+struct Blocking<double> {
+  static constexpr int64_t MC = 96, KC = 384, NC = 2048;
+};
+
+// Below this many multiply-adds a GEMM stays on the calling thread.
+constexpr int64_t kParallelFlops = int64_t(1) << 18;
+
+template <typename T>
+using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* out);
+
+// out (MR x NR, row-major) = sum over p of a[p][:] (outer) b[p][:]. Plain loops
+// over compile-time sizes: the compiler keeps `acc` in vector registers.
+template <int MR, int NR, typename T>
+__attribute__((always_inline)) inline void micro_body(int64_t kc, const T* __restrict a,
+                                                      const T* __restrict b, T* __restrict out) {
+  T acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < MR; ++i) {
+      const T ai = a[i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+    }
+    a += MR;
+    b += NR;
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) out[i * NR + j] = acc[i][j];
+}
+
+template <int MR, int NR, typename T>
+void micro_generic(int64_t kc, const T* a, const T* b, T* out) {
+  micro_body<MR, NR, T>(kc, a, b, out);
+}
+
+template <int MR, int NR, typename T>
+__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const T* a, const T* b, T* out) {
+  micro_body<MR, NR, T>(kc, a, b, out);
+}
+
+template <int MR, int NR, typename T>
+__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const T* a, const T* b,
+                                                     T* out) {
+  micro_body<MR, NR, T>(kc, a, b, out);
+}
+
+template <typename T>
+struct Kernel {
+  int64_t mr;
+  int64_t nr;
+  MicroKernel<T> run;
+};
+
+// Tile shapes fill the register file: accumulators plus one row of B in
+// vector registers (16 of them for SSE2/AVX2, 32 for AVX-512).
+template <typename T>
+Kernel<T> select_kernel() {
+  constexpr int lanes128 = 16 / sizeof(T);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return {8, 4 * lanes128 * 2, micro_avx512<8, 4 * lanes128 * 2, T>};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {6, 4 * lanes128, micro_avx2<6, 4 * lanes128, T>};
+  return {4, 2 * lanes128, micro_generic<4, 2 * lanes128, T>};
+}
+
+template <typename T>
+const Kernel<T>& kernel() {
+  static const Kernel<T> k = select_kernel<T>();
+  return k;
+}
+
+// Packs rows [0, mc) x cols [0, kc) of A into MR-row panels, each stored
+// column by column (MR values per k), zero-padded past mc.
+template <typename T>
+void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int64_t mr, T* out) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    int64_t rows = std::min(mr, mc - ir);
+    const T* panel = a + ir * rs;
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* col = panel + p * cs;
+      int64_t i = 0;
+      for (; i < rows; ++i) out[i] = col[i * rs];
+      for (; i < mr; ++i) out[i] = T(0);
+      out += mr;
+    }
+  }
+}
+
+// Packs rows [0, kc) x cols [0, nc) of B into NR-column panels, each stored
+// row by row (NR values per k), zero-padded past nc.
+template <typename T>
+void pack_b_panel(int64_t kc, int64_t cols, const T* b, int64_t rs, int64_t cs, int64_t nr,
+                  T* out) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* row = b + p * rs;
+    int64_t j = 0;
+    if (cs == 1) {
+      for (; j < cols; ++j) out[j] = row[j];
+    } else {
+      for (; j < cols; ++j) out[j] = row[j * cs];
+    }
+    for (; j < nr; ++j) out[j] = T(0);
+    out += nr;
+  }
+}
+
+// C tile (rows x cols) = alpha * acc + beta * C, never reading C when beta == 0.
+template <typename T>
+void store_tile(const T* acc, int64_t nr, int64_t rows, int64_t cols, T alpha, T beta,
+                MatrixRef<T> C, int64_t row0, int64_t col0) {
+  for (int64_t i = 0; i < rows; ++i) {
+    T* c = C.data + (row0 + i) * C.row_stride + col0 * C.col_stride;
+    const T* src = acc + i * nr;
+    if (beta == T(0)) {
+      for (int64_t j = 0; j < cols; ++j) c[j * C.col_stride] = alpha * src[j];
+    } else {
+      for (int64_t j = 0; j < cols; ++j)
+        c[j * C.col_stride] = alpha * src[j] + beta * c[j * C.col_stride];
+    }
+  }
+}
+
+template <typename T>
+void scale_matrix(int64_t M, int64_t N, T beta, MatrixRef<T> C) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* row = C.data + i * C.row_stride;
+    for (int64_t j = 0; j < N; ++j) {
+      T& c = row[j * C.col_stride];
+      c = beta == T(0) ? T(0) : beta * c;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef<const T> A, MatrixRef<const T> B,
+          T beta, MatrixRef<T> C) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) {
+    scale_matrix(M, N, beta, C);
+    return;
+  }
+  const Kernel<T>& k = kernel<T>();
+  const int64_t mr = k.mr, nr = k.nr;
+  const int64_t KC = Blocking<T>::KC;
+  const int64_t NC = std::min(Blocking<T>::NC, (N + nr - 1) / nr * nr);
+  const bool parallel = M * N * K >= kParallelFlops;
+  // With several threads, M is split evenly so a matrix shorter than MC still
+  // keeps every thread busy.
+  int64_t mc = Blocking<T>::MC;
+  if (parallel) {
+    int64_t threads = get_num_threads();
+    int64_t even = ((M + threads - 1) / threads + mr - 1) / mr * mr;
+    mc = std::max(mr, std::min(mc, even));
+  }
+  const int64_t m_blocks = (M + mc - 1) / mc;
+  std::vector<T> b_pack(KC * NC);
+
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t n_panels = (nc + nr - 1) / nr;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const T beta_block = pc == 0 ? beta : T(1);
+      const T* b_block = B.data + pc * B.row_stride + jc * B.col_stride;
+      parallel_for(0, n_panels, parallel ? 1 : n_panels, [&](int64_t lo, int64_t hi) {
+        for (int64_t jp = lo; jp < hi; ++jp) {
+          int64_t cols = std::min(nr, nc - jp * nr);
+          pack_b_panel(kc, cols, b_block + jp * nr * B.col_stride, B.row_stride, B.col_stride,
+                       nr, b_pack.data() + jp * nr * kc);
+        }
+      });
+      parallel_for(0, m_blocks, parallel ? 1 : m_blocks, [&](int64_t lo, int64_t hi) {
+        std::vector<T> a_pack(mc * kc);
+        std::vector<T> acc(mr * nr);
+        for (int64_t blk = lo; blk < hi; ++blk) {
+          const int64_t ic = blk * mc;
+          const int64_t rows_block = std::min(mc, M - ic);
+          pack_a(rows_block, kc, A.data + ic * A.row_stride + pc * A.col_stride, A.row_stride,
+                 A.col_stride, mr, a_pack.data());
+          for (int64_t jp = 0; jp < n_panels; ++jp) {
+            const int64_t cols = std::min(nr, nc - jp * nr);
+            const T* b_panel = b_pack.data() + jp * nr * kc;
+            for (int64_t ir = 0; ir < rows_block; ir += mr) {
+              const int64_t rows = std::min(mr, rows_block - ir);
+              k.run(kc, a_pack.data() + ir * kc, b_panel, acc.data());
+              store_tile(acc.data(), nr, rows, cols, alpha, beta_block, C, ic + ir,
+                         jc + jp * nr);
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+template <typename T>
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, MatrixRef<const T> A,
+                  const int64_t* a_offsets, MatrixRef<const T> B, const int64_t* b_offsets,
+                  T beta, MatrixRef<T> C, const int64_t* c_offsets) {
+  auto one = [&](int64_t i) {
+    gemm<T>(M, N, K, alpha, {A.data + a_offsets[i], A.row_stride, A.col_stride},
+            {B.data + b_offsets[i], B.row_stride, B.col_stride}, beta,
+            {C.data + c_offsets[i], C.row_stride, C.col_stride});
+  };
+  // Many problems: one thread per problem (each GEMM then runs serially).
+  // Few large ones: one after the other, each parallel inside.
+  const int64_t threads = get_num_threads();
+  if (batch >= threads && batch > 1) {
+    const int64_t work = M * N * std::max<int64_t>(K, 1);
+    const int64_t grain = std::max<int64_t>(1, kParallelFlops / std::max<int64_t>(work, 1));
+    parallel_for(0, batch, grain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) one(i);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) one(i);
+  }
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef<const float>,
+                          MatrixRef<const float>, float, MatrixRef<float>);
+template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef<const double>,
+                           MatrixRef<const double>, double, MatrixRef<double>);
+template void gemm_batched<float>(int64_t, int64_t, int64_t, int64_t, float,
+                                  MatrixRef<const float>, const int64_t*, MatrixRef<const float>,
+                                  const int64_t*, float, MatrixRef<float>, const int64_t*);
+template void gemm_batched<double>(int64_t, int64_t, int64_t, int64_t, double,
+                                   MatrixRef<const double>, const int64_t*,
+                                   MatrixRef<const double>, const int64_t*, double,
+                                   MatrixRef<double>, const int64_t*);
+
+}  // namespace cpu
+}  // namespace ember
