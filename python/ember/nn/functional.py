@@ -11,6 +11,9 @@ from __future__ import annotations
 from ..ops.linalg import linear  # noqa: E402,F401
 
 # convolution and pooling
+from ..ops.conv import (  # noqa: E402,F401
+    adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
+)
 
 # embedding, one_hot, pad (indexing)
 

@@ -12,7 +12,7 @@ from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
 
-__all__ = ["matmul", "mm", "bmm", "dot", "linear"]
+__all__ = ["matmul", "mm", "bmm", "dot"]  # linear is nn.functional only, as in PyTorch
 
 
 def _check_tensors(op: str, *tensors) -> None:
