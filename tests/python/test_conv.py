@@ -3,11 +3,10 @@ gradcheck (double backward where supported), PyTorch comparisons, bad inputs."""
 
 import math
 
-import numpy as np
-import pytest
-
 import ember as em
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from op_check import check_op, rand
 
 

@@ -1,11 +1,10 @@
 """matmul, mm, bmm, dot and F.linear: forward against numpy, gradients by
 gradcheck (double backward too), PyTorch comparisons, and bad inputs."""
 
-import numpy as np
-import pytest
-
 import ember as em
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from op_check import check_op, rand
 
 MATMUL_SHAPES = [

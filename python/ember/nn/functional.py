@@ -8,10 +8,10 @@ from __future__ import annotations
 # softmax family (reductions)
 
 # linear
-from ..ops.linalg import linear  # noqa: E402,F401
+from ..ops.linalg import linear  # noqa: F401
 
 # convolution and pooling
-from ..ops.conv import (  # noqa: E402,F401
+from ..ops.conv import (  # noqa: F401
     adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
 )
 

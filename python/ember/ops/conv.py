@@ -9,16 +9,16 @@ are linear, so their backward's backward is the pooling itself.
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from .. import _C
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 
-IntOrPair = Union[int, Sequence[int]]
+IntOrPair = int | Sequence[int]
 
 
 def _pair(op: str, name: str, value) -> list:
@@ -42,7 +42,7 @@ def _check_tensor(op: str, name: str, value) -> None:
 class _ConvArgs:
     """stride, padding (top, left, bottom, right), dilation, groups."""
 
-    __slots__ = ("stride", "padding", "dilation", "groups")
+    __slots__ = ("dilation", "groups", "padding", "stride")
 
     def __init__(self, stride, padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
@@ -139,8 +139,8 @@ def _conv_padding(padding, weight: Tensor, dilation: list, stride: list) -> list
     return [h, w, h, w]
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
-           stride: IntOrPair = 1, padding: Union[IntOrPair, str] = 0,
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: IntOrPair = 1, padding: IntOrPair | str = 0,
            dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, like PyTorch) over NCHW images.
 
@@ -201,7 +201,7 @@ class MaxPool2d(Function):
         return Tensor._make(raw, False, None, 0), None, None, None, None, None
 
 
-def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
+def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
                padding: IntOrPair = 0, dilation: IntOrPair = 1, ceil_mode: bool = False,
                return_indices: bool = False):
     """2-D max pooling.
@@ -259,9 +259,9 @@ class _AvgPool2dBackward(Function):
         return AvgPool2d.apply(gg, *ctx.args), None, None
 
 
-def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
+def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
                padding: IntOrPair = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: Optional[int] = None) -> Tensor:
+               divisor_override: int | None = None) -> Tensor:
     """2-D average pooling.
 
     Args:

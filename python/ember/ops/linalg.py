@@ -6,13 +6,11 @@ transposes written in Tensor ops, so double backward works.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
 
-__all__ = ["matmul", "mm", "bmm", "dot"]  # linear is nn.functional only, as in PyTorch
+__all__ = ["bmm", "dot", "matmul", "mm"]  # linear is nn.functional only, as in PyTorch
 
 
 def _check_tensors(op: str, *tensors) -> None:
@@ -151,7 +149,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return Dot.apply(input, other)
 
 
-def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias.
 
     Args:
