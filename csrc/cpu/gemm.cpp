@@ -6,6 +6,7 @@
 #include "cpu/gemm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
@@ -33,38 +34,47 @@ constexpr int64_t kParallelFlops = int64_t(1) << 18;
 template <typename T>
 using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* out);
 
-// out (MR x NR, row-major) = sum over p of a[p][:] (outer) b[p][:]. Plain loops
-// over compile-time sizes: the compiler keeps `acc` in vector registers.
-template <int MR, int NR, typename T>
+// out (MR x NR, row-major) = sum over p of a[p][:] (outer) b[p][:]. The
+// accumulators are GCC/Clang vector-extension values of VB bytes, so the same
+// source becomes SSE2, AVX2+FMA or AVX-512 code depending on the target it is
+// inlined into (plain scalar loops get SLP-vectorised with shuffles instead).
+template <int MR, int NR, int VB, typename T>
 __attribute__((always_inline)) inline void micro_body(int64_t kc, const T* __restrict a,
                                                       const T* __restrict b, T* __restrict out) {
-  T acc[MR][NR] = {};
+  constexpr int lanes = VB / int(sizeof(T)), vectors = NR / lanes;
+  static_assert(NR % lanes == 0, "NR must be a whole number of vectors");
+  typedef T Vec __attribute__((vector_size(VB)));
+  Vec acc[MR][vectors];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < vectors; ++v) acc[i][v] = Vec{};
   for (int64_t p = 0; p < kc; ++p) {
+    Vec bv[vectors];
+    for (int v = 0; v < vectors; ++v) std::memcpy(&bv[v], b + v * lanes, VB);
     for (int i = 0; i < MR; ++i) {
       const T ai = a[i];
-      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+      for (int v = 0; v < vectors; ++v) acc[i][v] += ai * bv[v];
     }
     a += MR;
     b += NR;
   }
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) out[i * NR + j] = acc[i][j];
+    for (int v = 0; v < vectors; ++v) std::memcpy(out + i * NR + v * lanes, &acc[i][v], VB);
 }
 
 template <int MR, int NR, typename T>
 void micro_generic(int64_t kc, const T* a, const T* b, T* out) {
-  micro_body<MR, NR, T>(kc, a, b, out);
+  micro_body<MR, NR, 16, T>(kc, a, b, out);
 }
 
 template <int MR, int NR, typename T>
 __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const T* a, const T* b, T* out) {
-  micro_body<MR, NR, T>(kc, a, b, out);
+  micro_body<MR, NR, 32, T>(kc, a, b, out);
 }
 
 template <int MR, int NR, typename T>
 __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const T* a, const T* b,
                                                      T* out) {
-  micro_body<MR, NR, T>(kc, a, b, out);
+  micro_body<MR, NR, 64, T>(kc, a, b, out);
 }
 
 template <typename T>
