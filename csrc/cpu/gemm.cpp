@@ -6,6 +6,7 @@
 #include "cpu/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -84,23 +85,81 @@ struct Kernel {
   MicroKernel<T> run;
 };
 
+bool cpu_has(GemmIsa isa) {
+  __builtin_cpu_init();
+  switch (isa) {
+    case GemmIsa::generic: return true;
+    case GemmIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case GemmIsa::avx512: return __builtin_cpu_supports("avx512f");
+  }
+  return false;
+}
+
+GemmIsa best_isa() {
+  if (cpu_has(GemmIsa::avx512)) return GemmIsa::avx512;
+  if (cpu_has(GemmIsa::avx2)) return GemmIsa::avx2;
+  return GemmIsa::generic;
+}
+
+std::atomic<GemmIsa> active_isa{best_isa()};
+
 // Tile shapes fill the register file: accumulators plus one row of B in
 // vector registers (16 of them for SSE2/AVX2, 32 for AVX-512).
 template <typename T>
-Kernel<T> select_kernel() {
+Kernel<T> kernel() {
   constexpr int lanes128 = 16 / sizeof(T);
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f"))
-    return {8, 4 * lanes128 * 2, micro_avx512<8, 4 * lanes128 * 2, T>};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return {6, 4 * lanes128, micro_avx2<6, 4 * lanes128, T>};
+  switch (active_isa.load(std::memory_order_relaxed)) {
+    case GemmIsa::avx512: return {8, 4 * lanes128 * 2, micro_avx512<8, 4 * lanes128 * 2, T>};
+    case GemmIsa::avx2: return {6, 4 * lanes128, micro_avx2<6, 4 * lanes128, T>};
+    case GemmIsa::generic: break;
+  }
   return {4, 2 * lanes128, micro_generic<4, 2 * lanes128, T>};
 }
 
+// Matrix-vector shapes (N == 1 or M == 1) skip packing: a tile would be
+// mostly zero padding.
 template <typename T>
-const Kernel<T>& kernel() {
-  static const Kernel<T> k = select_kernel<T>();
-  return k;
+void gemv_column(int64_t M, int64_t K, T alpha, MatrixRef<const T> A, MatrixRef<const T> B,
+                 T beta, MatrixRef<T> C, bool parallel) {
+  parallel_for(0, M, parallel ? std::max<int64_t>(1, kParallelFlops / K) : M,
+               [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const T* a = A.data + i * A.row_stride;
+      // Eight independent partial sums: vectorisable and more accurate.
+      T partial[8] = {};
+      int64_t p = 0;
+      for (; p + 8 <= K; p += 8)
+        for (int u = 0; u < 8; ++u)
+          partial[u] += a[(p + u) * A.col_stride] * B.data[(p + u) * B.row_stride];
+      for (; p < K; ++p) partial[0] += a[p * A.col_stride] * B.data[p * B.row_stride];
+      T total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+      T& c = C.data[i * C.row_stride];
+      c = beta == T(0) ? alpha * total : alpha * total + beta * c;
+    }
+  });
+}
+
+template <typename T>
+void gemv_row(int64_t N, int64_t K, T alpha, MatrixRef<const T> A, MatrixRef<const T> B,
+              T beta, MatrixRef<T> C, bool parallel) {
+  parallel_for(0, N, parallel ? std::max<int64_t>(64, kParallelFlops / K) : N,
+               [&](int64_t lo, int64_t hi) {
+    std::vector<T> row(hi - lo, T(0));
+    for (int64_t p = 0; p < K; ++p) {
+      const T ap = A.data[p * A.col_stride];
+      const T* b = B.data + p * B.row_stride + lo * B.col_stride;
+      if (B.col_stride == 1) {
+        for (int64_t j = 0; j < hi - lo; ++j) row[j] += ap * b[j];
+      } else {
+        for (int64_t j = 0; j < hi - lo; ++j) row[j] += ap * b[j * B.col_stride];
+      }
+    }
+    for (int64_t j = lo; j < hi; ++j) {
+      T& c = C.data[j * C.col_stride];
+      c = beta == T(0) ? alpha * row[j - lo] : alpha * row[j - lo] + beta * c;
+    }
+  });
 }
 
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row panels, each stored
@@ -167,6 +226,14 @@ void scale_matrix(int64_t M, int64_t N, T beta, MatrixRef<T> C) {
 
 }  // namespace
 
+GemmIsa gemm_isa() { return active_isa.load(); }
+
+bool set_gemm_isa(GemmIsa isa) {
+  if (!cpu_has(isa)) return false;
+  active_isa.store(isa);
+  return true;
+}
+
 template <typename T>
 void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef<const T> A, MatrixRef<const T> B,
           T beta, MatrixRef<T> C) {
@@ -175,11 +242,13 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef<const T> A, Matrix
     scale_matrix(M, N, beta, C);
     return;
   }
-  const Kernel<T>& k = kernel<T>();
+  const bool parallel = M * N * K >= kParallelFlops;
+  if (N == 1) return gemv_column(M, K, alpha, A, B, beta, C, parallel);
+  if (M == 1) return gemv_row(N, K, alpha, A, B, beta, C, parallel);
+  const Kernel<T> k = kernel<T>();
   const int64_t mr = k.mr, nr = k.nr;
   const int64_t KC = Blocking<T>::KC;
   const int64_t NC = std::min(Blocking<T>::NC, (N + nr - 1) / nr * nr);
-  const bool parallel = M * N * K >= kParallelFlops;
   // With several threads, M is split evenly so a matrix shorter than MC still
   // keeps every thread busy.
   int64_t mc = Blocking<T>::MC;

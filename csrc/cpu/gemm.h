@@ -15,6 +15,13 @@ struct MatrixRef {
   int64_t col_stride;
 };
 
+// The micro-kernel's instruction set: the best the CPU has, chosen at start-up.
+enum class GemmIsa { generic, avx2, avx512 };
+GemmIsa gemm_isa();
+// Switches the micro-kernel (tests run each one); false, and no change, when
+// the CPU lacks `isa`.
+bool set_gemm_isa(GemmIsa isa);
+
 // C (M x N) = alpha * A (M x K) * B (K x N) + beta * C. When beta is zero, C
 // is only written (NaNs in it do not propagate). Defined for float and double.
 template <typename T>

@@ -43,7 +43,7 @@ const Case kCases[] = {
 
 TEST(Conv, ForwardMatchesReference) {
   for (const Case& k : kCases) {
-    SCOPED_TRACE(::testing::Message() << "case c=" << k.c << " h=" << k.h << " groups=" << k.groups);
+    SCOPED_TRACE(::testing::Message() << "c=" << k.c << " h=" << k.h << " groups=" << k.groups);
     Tensor in = testing::random_tensor({k.n, k.c, k.h, k.w}, DType::float64);
     Tensor w = testing::random_tensor({k.oc, k.c / k.groups, k.kh, k.kw}, DType::float64);
     Tensor b = testing::random_tensor({k.oc}, DType::float64);
@@ -63,7 +63,7 @@ TEST(Conv, ForwardMatchesReference) {
 // in * w that fed out[n, o, y, x] sends G[n, o, y, x] back to both factors.
 TEST(Conv, BackwardMatchesReference) {
   for (const Case& k : kCases) {
-    SCOPED_TRACE(::testing::Message() << "case c=" << k.c << " h=" << k.h << " groups=" << k.groups);
+    SCOPED_TRACE(::testing::Message() << "c=" << k.c << " h=" << k.h << " groups=" << k.groups);
     Tensor in = testing::random_tensor({k.n, k.c, k.h, k.w}, DType::float64);
     Tensor w = testing::random_tensor({k.oc, k.c / k.groups, k.kh, k.kw}, DType::float64);
     Tensor out = conv2d(in, w, Tensor(), {k.stride}, {k.pad}, {k.dilation}, k.groups);

@@ -31,7 +31,8 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, dou
       const double aip = av[i * K + p];
       for (int64_t j = 0; j < N; ++j) row[j] += aip * bv[p * N + j];
     }
-    for (int64_t j = 0; j < N; ++j) expected[i * N + j] = alpha * row[j] + beta * expected[i * N + j];
+    for (int64_t j = 0; j < N; ++j)
+      expected[i * N + j] = alpha * row[j] + beta * expected[i * N + j];
   }
   cpu::gemm<T>(M, N, K, T(alpha), {a_view.data<T>(), a_view.stride(0), a_view.stride(1)},
                {b_view.data<T>(), b_view.stride(0), b_view.stride(1)}, T(beta),
@@ -39,35 +40,58 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, dou
   testing::expect_close(c, expected, rtol, rtol);
 }
 
+// Runs `body` once per micro-kernel the CPU supports, restoring the default.
+template <typename F>
+void for_each_isa(const F& body) {
+  const cpu::GemmIsa saved = cpu::gemm_isa();
+  for (cpu::GemmIsa isa : {cpu::GemmIsa::generic, cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
+    if (!cpu::set_gemm_isa(isa)) continue;
+    SCOPED_TRACE(::testing::Message() << "isa " << int(isa));
+    body();
+  }
+  cpu::set_gemm_isa(saved);
+}
+
 TEST(Gemm, AllTransposesOddSizesFloat) {
-  for (int64_t n : {1, 7, 33, 129})
-    for (bool ta : {false, true})
-      for (bool tb : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << "n=" << n << " ta=" << ta << " tb=" << tb);
-        check_gemm<float>(n, n, n, ta, tb, 1.0, 0.0, 1e-4);
-      }
+  for_each_isa([] {
+    for (int64_t n : {1, 7, 33, 129})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          SCOPED_TRACE(::testing::Message() << "n=" << n << " ta=" << ta << " tb=" << tb);
+          check_gemm<float>(n, n, n, ta, tb, 1.0, 0.0, 1e-4);
+        }
+  });
 }
 
 TEST(Gemm, AllTransposesRectangularDouble) {
-  const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 129}, {129, 31, 13}, {17, 259, 3},
-                              {211, 5, 401}, {97, 101, 389}};
-  for (auto& s : sizes)
-    for (bool ta : {false, true})
-      for (bool tb : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << s[0] << "x" << s[1] << "x" << s[2] << " ta=" << ta
-                                          << " tb=" << tb);
-        check_gemm<double>(s[0], s[1], s[2], ta, tb, 1.0, 0.0, 1e-10);
-      }
+  const int64_t sizes[][3] = {{1, 1, 1},     {7, 33, 5},   {33, 7, 129},  {129, 31, 13},
+                              {17, 259, 3},  {211, 5, 401}, {97, 101, 389}, {1, 300, 777},
+                              {300, 1, 777}, {1, 1, 5003},  {2, 131, 1}};
+  for_each_isa([&] {
+    for (auto& s : sizes)
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          SCOPED_TRACE(::testing::Message() << s[0] << "x" << s[1] << "x" << s[2] << " ta=" << ta
+                                            << " tb=" << tb);
+          check_gemm<double>(s[0], s[1], s[2], ta, tb, 1.0, 0.0, 1e-10);
+        }
+  });
 }
 
 TEST(Gemm, AlphaBeta) {
   check_gemm<float>(37, 41, 43, false, true, 0.5, 2.0, 1e-4);
+  check_gemm<float>(1, 41, 43, true, true, 0.5, 2.0, 1e-4);
+  check_gemm<float>(37, 1, 43, true, false, 0.5, -2.0, 1e-4);
+  // Matrix-vector shapes large enough to run in parallel.
+  check_gemm<double>(1, 2001, 300, false, true, 1.0, 0.5, 1e-10);
+  check_gemm<double>(2001, 1, 300, true, false, 1.0, 0.5, 1e-10);
   check_gemm<double>(65, 19, 800, true, false, -1.5, 0.25, 1e-10);
   check_gemm<double>(5, 9, 11, false, false, 0.0, 3.0, 1e-12);
 }
 
 TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
-  check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4);
+  for_each_isa([] { check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4); });
+  check_gemm<double>(200, 2100, 390, true, false, 1.0, 0.0, 1e-10);
 }
 
 TEST(Gemm, BetaZeroIgnoresNaNInOutput) {

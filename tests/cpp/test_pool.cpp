@@ -74,13 +74,15 @@ TEST(Pool, AvgForwardBackwardMatchReference) {
           if (win.d != 1 || out_size(size, win) < 1) continue;
           SCOPED_TRACE(::testing::Message() << "k=" << win.k << " s=" << win.s << " p=" << win.p
                                             << " size=" << size << " pad=" << include_pad);
-          Tensor x = testing::random_tensor({3, size, size + 1}, DType::float64).slice(2, 1, size + 1);
+          Tensor x = testing::random_tensor({3, size, size + 1}, DType::float64)
+                         .slice(2, 1, size + 1);
           Tensor out = avg_pool2d(x, {win.k}, {win.s}, {win.p}, win.ceil, include_pad, divisor);
           Tensor g = testing::random_tensor(out.shape(), DType::float64);
           std::vector<double> expected, expected_grad(x.numel(), 0.0);
           testing::for_each_index(out.shape(), [&](const Shape& i) {
             int64_t y0 = i[1] * win.s - win.p, z0 = i[2] * win.s - win.p;
-            int64_t y1 = std::min(y0 + win.k, size + win.p), z1 = std::min(z0 + win.k, size + win.p);
+            int64_t y1 = std::min(y0 + win.k, size + win.p);
+            int64_t z1 = std::min(z0 + win.k, size + win.p);
             int64_t count = (y1 - y0) * (z1 - z0);
             y0 = std::max<int64_t>(y0, 0), z0 = std::max<int64_t>(z0, 0);
             y1 = std::min(y1, size), z1 = std::min(z1, size);
@@ -119,7 +121,8 @@ TEST(Pool, AdaptiveAvgForwardBackwardMatchReference) {
         for (int64_t y = y0; y < y1; ++y)
           for (int64_t z = z0; z < z1; ++z) {
             s += testing::at<double>(x, {i[0], i[1], y, z});
-            expected_grad[((i[0] * 2 + i[1]) * in + y) * w_in + z] += testing::at<double>(g, i) / count;
+            expected_grad[((i[0] * 2 + i[1]) * in + y) * w_in + z] +=
+                testing::at<double>(g, i) / count;
           }
         expected.push_back(s / count);
       });
