@@ -123,6 +123,34 @@ TEST(Gemm, StridedOutputAndOperands) {
   testing::expect_close(c_buf.slice(1, 1, 22, 2), std::vector<double>(13 * 11, 0.0));
 }
 
+TEST(Gemm, BatchedWithSharedAndStridedOperands) {
+  // Five problems: A shared by all (offset 0), B transposed per problem, C
+  // written into every other column of a wider buffer.
+  const int64_t batch = 5, M = 9, N = 7, K = 13;
+  Tensor a = testing::random_tensor({M, K}, DType::float64);
+  Tensor b = testing::random_tensor({batch, N, K}, DType::float64);
+  Tensor c = Tensor::zeros({batch, M, 2 * N}, DType::float64);
+  std::vector<int64_t> a_off(batch, 0), b_off, c_off;
+  for (int64_t i = 0; i < batch; ++i) {
+    b_off.push_back(i * N * K);
+    c_off.push_back(i * M * 2 * N);
+  }
+  cpu::gemm_batched<double>(batch, M, N, K, 2.0, {a.data<double>(), K, 1}, a_off.data(),
+                            {b.data<double>(), 1, K}, b_off.data(), 0.0,
+                            {c.data<double>(), 2 * N, 2}, c_off.data());
+  std::vector<double> expected;
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < K; ++p)
+          s += testing::at<double>(a, {i, p}) * testing::at<double>(b, {n, j, p});
+        expected.push_back(2.0 * s);
+      }
+  testing::expect_close(c.slice(2, 0, 2 * N, 2), expected, 1e-12, 1e-12);
+  testing::expect_close(c.slice(2, 1, 2 * N, 2), std::vector<double>(batch * M * N, 0.0));
+}
+
 // matmul against a per-index reference over broadcast batch dims.
 void check_matmul(const Tensor& a, const Tensor& b, const Shape& expected_shape) {
   Tensor out = matmul(a, b);
