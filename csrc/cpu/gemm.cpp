@@ -224,6 +224,43 @@ void scale_matrix(int64_t M, int64_t N, T beta, MatrixRef<T> C) {
   }
 }
 
+// The blocked loops over one whole problem, on the calling thread.
+template <typename T>
+void gemm_blocked(const Kernel<T>& k, int64_t M, int64_t N, int64_t K, T alpha,
+                  MatrixRef<const T> A, MatrixRef<const T> B, T beta, MatrixRef<T> C) {
+  const int64_t mr = k.mr, nr = k.nr;
+  const int64_t MC = Blocking<T>::MC, KC = Blocking<T>::KC;
+  const int64_t NC = std::min(Blocking<T>::NC, (N + nr - 1) / nr * nr);
+  std::vector<T> b_pack(KC * NC), a_pack(MC * KC), acc(mr * nr);
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t n_panels = (nc + nr - 1) / nr;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const T beta_block = pc == 0 ? beta : T(1);
+      const T* b_block = B.data + pc * B.row_stride + jc * B.col_stride;
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        pack_b_panel(kc, std::min(nr, nc - jp * nr), b_block + jp * nr * B.col_stride,
+                     B.row_stride, B.col_stride, nr, b_pack.data() + jp * nr * kc);
+      }
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        pack_a(mc, kc, A.data + ic * A.row_stride + pc * A.col_stride, A.row_stride,
+               A.col_stride, mr, a_pack.data());
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+          const int64_t cols = std::min(nr, nc - jp * nr);
+          const T* b_panel = b_pack.data() + jp * nr * kc;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            k.run(kc, a_pack.data() + ir * kc, b_panel, acc.data());
+            store_tile(acc.data(), nr, std::min(mr, mc - ir), cols, alpha, beta_block, C,
+                       ic + ir, jc + jp * nr);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 GemmIsa gemm_isa() { return active_isa.load(); }
@@ -246,56 +283,29 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef<const T> A, Matrix
   if (N == 1) return gemv_column(M, K, alpha, A, B, beta, C, parallel);
   if (M == 1) return gemv_row(N, K, alpha, A, B, beta, C, parallel);
   const Kernel<T> k = kernel<T>();
-  const int64_t mr = k.mr, nr = k.nr;
-  const int64_t KC = Blocking<T>::KC;
-  const int64_t NC = std::min(Blocking<T>::NC, (N + nr - 1) / nr * nr);
-  // With several threads, M is split evenly so a matrix shorter than MC still
-  // keeps every thread busy.
-  int64_t mc = Blocking<T>::MC;
-  if (parallel) {
-    int64_t threads = get_num_threads();
-    int64_t even = ((M + threads - 1) / threads + mr - 1) / mr * mr;
-    mc = std::max(mr, std::min(mc, even));
+  if (!parallel || get_num_threads() <= 1) {
+    gemm_blocked(k, M, N, K, alpha, A, B, beta, C);
+    return;
   }
-  const int64_t m_blocks = (M + mc - 1) / mc;
-  std::vector<T> b_pack(KC * NC);
-
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    const int64_t n_panels = (nc + nr - 1) / nr;
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const T beta_block = pc == 0 ? beta : T(1);
-      const T* b_block = B.data + pc * B.row_stride + jc * B.col_stride;
-      parallel_for(0, n_panels, parallel ? 1 : n_panels, [&](int64_t lo, int64_t hi) {
-        for (int64_t jp = lo; jp < hi; ++jp) {
-          int64_t cols = std::min(nr, nc - jp * nr);
-          pack_b_panel(kc, cols, b_block + jp * nr * B.col_stride, B.row_stride, B.col_stride,
-                       nr, b_pack.data() + jp * nr * kc);
-        }
-      });
-      parallel_for(0, m_blocks, parallel ? 1 : m_blocks, [&](int64_t lo, int64_t hi) {
-        std::vector<T> a_pack(mc * kc);
-        std::vector<T> acc(mr * nr);
-        for (int64_t blk = lo; blk < hi; ++blk) {
-          const int64_t ic = blk * mc;
-          const int64_t rows_block = std::min(mc, M - ic);
-          pack_a(rows_block, kc, A.data + ic * A.row_stride + pc * A.col_stride, A.row_stride,
-                 A.col_stride, mr, a_pack.data());
-          for (int64_t jp = 0; jp < n_panels; ++jp) {
-            const int64_t cols = std::min(nr, nc - jp * nr);
-            const T* b_panel = b_pack.data() + jp * nr * kc;
-            for (int64_t ir = 0; ir < rows_block; ir += mr) {
-              const int64_t rows = std::min(mr, rows_block - ir);
-              k.run(kc, a_pack.data() + ir * kc, b_panel, acc.data());
-              store_tile(acc.data(), nr, rows, cols, alpha, beta_block, C, ic + ir,
-                         jc + jp * nr);
-            }
-          }
-        }
-      });
+  // One parallel region per GEMM: each thread takes a slice of C's rows (or
+  // columns, for a short wide C) and packs its own panels. Re-packing B per
+  // thread costs little next to the multiply, and it avoids a barrier per
+  // block, which is what hurts on a loaded machine.
+  const bool split_rows = M / k.mr >= N / k.nr;
+  const int64_t unit = split_rows ? k.mr : k.nr;
+  const int64_t extent = split_rows ? M : N;
+  parallel_for(0, (extent + unit - 1) / unit, 1, [&](int64_t lo, int64_t hi) {
+    const int64_t begin = lo * unit, size = std::min(extent, hi * unit) - begin;
+    if (split_rows) {
+      gemm_blocked(k, size, N, K, alpha, {A.data + begin * A.row_stride, A.row_stride,
+                   A.col_stride}, B, beta, {C.data + begin * C.row_stride, C.row_stride,
+                   C.col_stride});
+    } else {
+      gemm_blocked(k, M, size, K, alpha, A, {B.data + begin * B.col_stride, B.row_stride,
+                   B.col_stride}, beta, {C.data + begin * C.col_stride, C.row_stride,
+                   C.col_stride});
     }
-  }
+  });
 }
 
 template <typename T>
