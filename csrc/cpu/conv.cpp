@@ -134,20 +134,38 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* grad_out, const T* in
                             T* grad_weight) {
   const int64_t group_in = s.in_channels / s.groups, group_out = s.out_channels / s.groups;
   const int64_t pixels = s.out_h * s.out_w, rows = col_rows(s);
-  std::fill(grad_weight, grad_weight + s.out_channels * rows, T(0));
-  // Images one by one: every image adds into the same grad_weight, so the
-  // parallelism is inside im2col and the GEMM.
-  std::vector<T> col(rows * pixels);
-  for (int64_t n = 0; n < s.batch; ++n) {
-    for (int64_t g = 0; g < s.groups; ++g) {
-      im2col(s, group_in, input + (n * s.in_channels + g * group_in) * s.in_h * s.in_w,
-             col.data());
-      // grad_W_g += grad_out_g (group_out x pixels) * col^T (pixels x rows).
-      gemm<T>(group_out, rows, pixels, T(1),
-              {grad_out + (n * s.out_channels + g * group_out) * pixels, pixels, 1},
-              {col.data(), 1, pixels}, T(1), {grad_weight + g * group_out * rows, rows, 1});
+  const int64_t weight_size = s.out_channels * rows;
+  // Adds the gradient of images [begin, end) into `dst`.
+  auto accumulate = [&](int64_t begin, int64_t end, T* dst) {
+    std::vector<T> col(rows * pixels);
+    for (int64_t n = begin; n < end; ++n) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        im2col(s, group_in, input + (n * s.in_channels + g * group_in) * s.in_h * s.in_w,
+               col.data());
+        // grad_W_g += grad_out_g (group_out x pixels) * col^T (pixels x rows).
+        gemm<T>(group_out, rows, pixels, T(1),
+                {grad_out + (n * s.out_channels + g * group_out) * pixels, pixels, 1},
+                {col.data(), 1, pixels}, T(1), {dst + g * group_out * rows, rows, 1});
+      }
     }
+  };
+  std::fill(grad_weight, grad_weight + weight_size, T(0));
+  const int64_t chunks = std::min<int64_t>(get_num_threads(), s.batch);
+  if (chunks <= 1) {
+    accumulate(0, s.batch, grad_weight);
+    return;
   }
+  // Each thread sums its own images into a private buffer; the buffers are
+  // added in a fixed order, so the result does not depend on thread timing.
+  std::vector<std::vector<T>> partial(chunks);
+  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      partial[c].assign(weight_size, T(0));
+      accumulate(c * s.batch / chunks, (c + 1) * s.batch / chunks, partial[c].data());
+    }
+  });
+  for (const std::vector<T>& part : partial)
+    for (int64_t i = 0; i < weight_size; ++i) grad_weight[i] += part[i];
 }
 
 template <typename T>
