@@ -1,8 +1,10 @@
 // CPU GEMM, BLIS-style: B is packed into KC x NC panels (L3-sized), A into
 // MC x KC blocks (L2-sized), and a register-blocked MR x NR micro-kernel runs
-// over the packed panels (L1-sized slivers). The micro-kernel is one portable
-// C++ body compiled three times (baseline, AVX2+FMA, AVX-512) and picked at
-// run time; packing pads edge tiles with zeros so the kernel never branches.
+// over the packed panels (L1-sized slivers). The micro-kernel is one C++ body
+// compiled for three instruction sets (SSE2 baseline, AVX2+FMA, AVX-512) and
+// picked at run time; packing pads edge tiles with zeros so the kernel never
+// branches. Threads split C by rows or columns; matrix-vector shapes skip
+// packing.
 #include "cpu/gemm.h"
 
 #include <algorithm>
