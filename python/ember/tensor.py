@@ -537,7 +537,7 @@ _install(_shape, [
 _install(_index, [])
 
 # linear algebra
-_install(_linalg, [])
+_install(_linalg, ["matmul", "mm", "bmm", "dot"])
 
 # convolution and pooling
 _install(_conv, [])

@@ -10,8 +10,12 @@ from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, silu, softpl
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 
 # linear
+from ..ops.linalg import linear  # noqa: F401
 
 # convolution and pooling
+from ..ops.conv import (  # noqa: F401
+    adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
+)
 
 # embedding, one_hot, pad (indexing)
 

@@ -1,0 +1,186 @@
+// CPU 2-D pooling: one plane per task, parallel over planes, so a backward
+// pass scatters only inside its own plane and needs no atomics.
+#include "cpu/pool.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.h"
+
+namespace ember {
+namespace cpu {
+namespace {
+
+template <typename F>
+void for_each_plane(const Pool2dShape& s, int64_t work_per_plane, const F& f) {
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_plane, 1));
+  parallel_for(0, s.planes, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) f(p);
+  });
+}
+
+// The average-pool window of one output cell, PyTorch's rule: the divisor
+// counts padding cells (but not cells past the padding), unless told not to.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1;
+  double scale;
+};
+
+AvgWindow avg_window(const Pool2dShape& s, int64_t oh, int64_t ow, bool count_include_pad,
+                     int64_t divisor_override) {
+  int64_t h0 = oh * s.stride_h - s.pad_h, w0 = ow * s.stride_w - s.pad_w;
+  int64_t h1 = std::min(h0 + s.kernel_h, s.in_h + s.pad_h);
+  int64_t w1 = std::min(w0 + s.kernel_w, s.in_w + s.pad_w);
+  const int64_t padded_count = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0);
+  w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, s.in_h);
+  w1 = std::min(w1, s.in_w);
+  int64_t divisor = divisor_override > 0 ? divisor_override
+                    : count_include_pad  ? padded_count
+                                         : (h1 - h0) * (w1 - w0);
+  return {h0, h1, w0, w1, divisor > 0 ? 1.0 / double(divisor) : 0.0};
+}
+
+int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return i * in / out; }
+int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+}  // namespace
+
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* input, T* out, int64_t* indices) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, out_plane * s.kernel_h * s.kernel_w, [&](int64_t p) {
+    const T* x = input + p * in_plane;
+    T* y = out + p * out_plane;
+    int64_t* idx = indices + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh)
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        T best = -INFINITY;
+        int64_t best_index = -1;
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.in_h) continue;
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dilation_w;
+            if (iw < 0 || iw >= s.in_w) continue;
+            const T v = x[ih * s.in_w + iw];
+            if (best_index < 0 || v > best || std::isnan(v)) {
+              best = v;
+              best_index = ih * s.in_w + iw;
+              if (std::isnan(v)) break;
+            }
+          }
+          if (best_index >= 0 && std::isnan(best)) break;
+        }
+        y[oh * s.out_w + ow] = best;
+        idx[oh * s.out_w + ow] = best_index;
+      }
+  });
+}
+
+template <typename T>
+void max_pool2d_backward(const Pool2dShape& s, const T* grad_out, const int64_t* indices,
+                         T* grad_input) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, out_plane + in_plane, [&](int64_t p) {
+    T* gx = grad_input + p * in_plane;
+    std::fill(gx, gx + in_plane, T(0));
+    const T* gy = grad_out + p * out_plane;
+    const int64_t* idx = indices + p * out_plane;
+    for (int64_t o = 0; o < out_plane; ++o)
+      if (idx[o] >= 0) gx[idx[o]] += gy[o];
+  });
+}
+
+template <typename T>
+void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, int64_t divisor_override,
+                        const T* input, T* out) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, out_plane * s.kernel_h * s.kernel_w, [&](int64_t p) {
+    const T* x = input + p * in_plane;
+    T* y = out + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh)
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        AvgWindow win = avg_window(s, oh, ow, count_include_pad, divisor_override);
+        double total = 0;
+        for (int64_t ih = win.h0; ih < win.h1; ++ih)
+          for (int64_t iw = win.w0; iw < win.w1; ++iw) total += x[ih * s.in_w + iw];
+        y[oh * s.out_w + ow] = T(total * win.scale);
+      }
+  });
+}
+
+template <typename T>
+void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, int64_t divisor_override,
+                         const T* grad_out, T* grad_input) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, out_plane * s.kernel_h * s.kernel_w, [&](int64_t p) {
+    T* gx = grad_input + p * in_plane;
+    std::fill(gx, gx + in_plane, T(0));
+    const T* gy = grad_out + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh)
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        AvgWindow win = avg_window(s, oh, ow, count_include_pad, divisor_override);
+        const T g = T(double(gy[oh * s.out_w + ow]) * win.scale);
+        for (int64_t ih = win.h0; ih < win.h1; ++ih)
+          for (int64_t iw = win.w0; iw < win.w1; ++iw) gx[ih * s.in_w + iw] += g;
+      }
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_forward(const Pool2dShape& s, const T* input, T* out) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, in_plane + out_plane, [&](int64_t p) {
+    const T* x = input + p * in_plane;
+    T* y = out + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const int64_t h0 = adaptive_start(oh, s.in_h, s.out_h);
+      const int64_t h1 = adaptive_end(oh, s.in_h, s.out_h);
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const int64_t w0 = adaptive_start(ow, s.in_w, s.out_w);
+        const int64_t w1 = adaptive_end(ow, s.in_w, s.out_w);
+        double total = 0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) total += x[ih * s.in_w + iw];
+        y[oh * s.out_w + ow] = T(total / double((h1 - h0) * (w1 - w0)));
+      }
+    }
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_backward(const Pool2dShape& s, const T* grad_out, T* grad_input) {
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  for_each_plane(s, in_plane + out_plane, [&](int64_t p) {
+    T* gx = grad_input + p * in_plane;
+    std::fill(gx, gx + in_plane, T(0));
+    const T* gy = grad_out + p * out_plane;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const int64_t h0 = adaptive_start(oh, s.in_h, s.out_h);
+      const int64_t h1 = adaptive_end(oh, s.in_h, s.out_h);
+      for (int64_t ow = 0; ow < s.out_w; ++ow) {
+        const int64_t w0 = adaptive_start(ow, s.in_w, s.out_w);
+        const int64_t w1 = adaptive_end(ow, s.in_w, s.out_w);
+        const T g = T(double(gy[oh * s.out_w + ow]) / double((h1 - h0) * (w1 - w0)));
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) gx[ih * s.in_w + iw] += g;
+      }
+    }
+  });
+}
+
+#define EMBER_INSTANTIATE_POOL(T)                                                               \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);              \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int64_t*, T*);       \
+  template void avg_pool2d_forward<T>(const Pool2dShape&, bool, int64_t, const T*, T*);         \
+  template void avg_pool2d_backward<T>(const Pool2dShape&, bool, int64_t, const T*, T*);        \
+  template void adaptive_avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*);               \
+  template void adaptive_avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*);
+EMBER_INSTANTIATE_POOL(float)
+EMBER_INSTANTIATE_POOL(double)
+#undef EMBER_INSTANTIATE_POOL
+
+}  // namespace cpu
+}  // namespace ember
