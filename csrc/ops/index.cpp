@@ -196,9 +196,13 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 Tensor gather(const Tensor& input, int64_t dim, const Tensor& index) {
   check_same_device("gather", input, index);
   check_integer_index("gather", index);
+  if (input.dim() == 0 && index.dim() == 0) {
+    wrap_dim(dim, 1, "gather");
+    return gather(input.reshape({1}), 0, index.reshape({1})).reshape({});
+  }
   dim = wrap_dim(dim, std::max<int64_t>(input.dim(), 1), "gather");
   check_index_fits("gather", index, input, dim, "input");
-  Tensor idx = checked_index("gather", index, dim, input.dim() ? input.size(dim) : 1, false);
+  Tensor idx = checked_index("gather", index, dim, input.size(dim), false);
   Tensor out = Tensor::empty(index.shape(), input.dtype(), input.device());
   switch (input.device().type) {
     case DeviceType::cpu: cpu::gather(out, input, dim, idx); break;
@@ -213,10 +217,16 @@ Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& s
   check_same_device(op, self, index);
   check_same_device(op, self, src);
   check_integer_index(op, index);
+  if (self.dim() == 0 && index.dim() == 0 && src.dim() == 0) {
+    wrap_dim(dim, 1, op);
+    Tensor flat = self.view({1});
+    scatter_(flat, 0, index.reshape({1}), src.reshape({1}), accumulate);
+    return self;
+  }
   dim = wrap_dim(dim, std::max<int64_t>(self.dim(), 1), op);
   check_index_fits(op, index, self, dim, "self");
   check_index_fits(op, index, src, -1, "src");
-  Tensor idx = checked_index(op, index, dim, self.dim() ? self.size(dim) : 1, false);
+  Tensor idx = checked_index(op, index, dim, self.size(dim), false);
   Tensor values = src.storage() == self.storage() ? src.to(self.dtype()).clone()
                                                   : src.to(self.dtype());
   switch (self.device().type) {
@@ -371,7 +381,11 @@ Tensor pad(const Tensor& input, const Shape& pad, Scalar value) {
   Tensor src = input;
   for (size_t i = 0; i < pad.size() / 2; ++i) {
     int64_t d = input.dim() - 1 - int64_t(i);
-    int64_t size = input.size(d) + pad[2 * i] + pad[2 * i + 1];
+    int64_t size = 0;
+    bool overflow = __builtin_add_overflow(input.size(d), pad[2 * i], &size) ||
+                    __builtin_add_overflow(size, pad[2 * i + 1], &size);
+    EMBER_CHECK(!overflow, "pad: padding (", pad[2 * i], ", ", pad[2 * i + 1], ") of dim ", d,
+                " overflows int64");
     EMBER_CHECK(size >= 0, "pad: padding (", pad[2 * i], ", ", pad[2 * i + 1], ") of dim ", d,
                 " with size ", input.size(d), " gives a negative size ", size);
     shape[size_t(d)] = size;

@@ -96,6 +96,24 @@ def test_getitem_bool_mask_tensor_and_combination():
     check_op(lambda t: t[em.tensor(row_mask), 1:5:2], lambda t: t[row_mask, 1:5:2], x)
 
 
+def test_scalar_bool_indices_match_torch():
+    torch = pytest.importorskip("torch")
+    x = rand(2, 3)
+    e, t = em.tensor(x), torch.tensor(x)
+    for index in [True, False, (0, True), (False, 1), (em.tensor(True), slice(1, None))]:
+        t_index = tuple(torch.tensor(True) if isinstance(i, em.Tensor) else i
+                        for i in (index if isinstance(index, tuple) else (index,)))
+        assert_close(e[index], t[t_index].numpy(), 0, 0)
+
+
+def test_zero_dim_gather_and_scatter():
+    x = em.tensor(3.0)
+    assert em.gather(x, 0, em.tensor(0)).item() == 3.0
+    assert em.scatter(x, 0, em.tensor(0), em.tensor(1.5)).item() == 1.5
+    with pytest.raises(IndexError, match="gather"):
+        em.gather(x, 0, em.tensor(1))
+
+
 def test_basic_getitem_returns_views():
     x = em.zeros(4, 5)
     v = x[1:3, ::2]
@@ -333,8 +351,10 @@ def test_bad_inputs_raise_clear_errors():
         (ValueError, "masked_fill", lambda: x.masked_fill(em.tensor([True, False]), 1.0)),
         (TypeError, "masked_fill_", lambda: em.zeros(2, dtype=em.int64).masked_fill_(
             em.tensor([True, False]), 0.5)),
-        (IndexError, "index_select: index 7", lambda: F.embedding(em.tensor([7]), em.zeros(7, 2))),
         (ValueError, "embedding", lambda: F.embedding(em.tensor([0]), em.zeros(7))),
+        (TypeError, "embedding", lambda: F.embedding(em.tensor([0.0]), em.zeros(7, 2))),
+        (IndexError, "embedding.*index 9", lambda: F.embedding(em.tensor([9]), em.zeros(7, 2))),
+        (ValueError, "pad.*overflow", lambda: F.pad(x, (2**62, 2**62))),
         (ValueError, "one_hot", lambda: F.one_hot(em.tensor([0, 3]), 3)),
         (ValueError, "one_hot", lambda: F.one_hot(em.tensor([-1]))),
         (TypeError, "one_hot", lambda: F.one_hot(em.tensor([0.0]))),

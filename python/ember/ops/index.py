@@ -454,7 +454,13 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
             raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for "
                              f"{n} embeddings")
         padding_idx %= n
-    return _Embedding.apply(input, weight, padding_idx)
+    if not isinstance(input, Tensor) or input.dtype not in (_C.DType.int64, _C.DType.int32):
+        raise TypeError(f"embedding: input must be an int64 or int32 tensor of indices, got "
+                        f"{getattr(input, 'dtype', type(input).__name__)}")
+    try:
+        return _Embedding.apply(input, weight, padding_idx)
+    except IndexError as e:
+        raise IndexError(f"embedding: {e}") from None
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -529,11 +535,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value=None) -
 # ------------------------------------------------------------------ __getitem__ / __setitem__
 def _index_tensor(item) -> Tensor:
     arr = np.asarray(item)
-    if arr.dtype == np.bool_:
-        return Tensor._make(_C.from_numpy(np.ascontiguousarray(arr)), False, None, 0)
-    if arr.size == 0 or arr.dtype.kind in "iu":
-        return Tensor._make(_C.from_numpy(np.ascontiguousarray(arr.astype(np.int64))),
-                            False, None, 0)
+    if arr.dtype == np.bool_ or arr.size == 0 or arr.dtype.kind in "iu":
+        # A C-ordered copy: the index must not alias the caller's array, and
+        # 0-d stays 0-d (unlike np.ascontiguousarray).
+        dtype = np.bool_ if arr.dtype == np.bool_ else np.int64
+        return Tensor._make(_C.from_numpy(np.array(arr, dtype=dtype, order="C")), False, None, 0)
     raise IndexError(f"getitem: only integers, slices, None, Ellipsis and integer or bool "
                      f"arrays are valid indices, got an array of {arr.dtype}")
 
@@ -544,7 +550,8 @@ def _normalize(index) -> list:
     items = []
     for item in index:
         if isinstance(item, (bool, np.bool_)):
-            raise TypeError("getitem: bool scalars are not supported as indices")
+            items.append(_index_tensor(bool(item)))
+            continue
         if isinstance(item, (numbers.Integral, np.integer)):
             items.append(int(item))
         elif item is None or item is Ellipsis or isinstance(item, (slice, Tensor)):
@@ -599,6 +606,10 @@ def _basic_index(x: Tensor, index):
             entries.append(None)
             dim += 1
         else:
+            if item.dtype == _C.DType.bool and item.ndim == 0:
+                # A scalar mask adds a dim of size 1 (kept) or 0 (dropped).
+                x = unsqueeze(x, dim)
+                item = item.reshape(1)
             entries.append(item)
             advanced = True
             dim += _consumed(item)
