@@ -80,7 +80,9 @@ std::vector<int64_t> base_offsets(const Tensor& src, const std::vector<Tensor>& 
   return base;
 }
 
-Shape rest_shape(const Tensor& t, size_t k) { return Shape(t.shape().begin() + k, t.shape().end()); }
+Shape rest_shape(const Tensor& t, size_t k) {
+  return Shape(t.shape().begin() + k, t.shape().end());
+}
 Shape rest_strides(const Tensor& t, size_t k) {
   return Shape(t.strides().begin() + k, t.strides().end());
 }

@@ -96,8 +96,8 @@ IndexPlan plan_index(const char* op, const Tensor& input,
       EMBER_CHECK_KIND(index, dim + k <= input.dim(), op, ": too many indices for tensor of ",
                        input.dim(), " dims (a mask of shape ", shape_str(index.shape()), ")");
       for (int64_t j = 0; j < k; ++j) {
-        EMBER_CHECK_KIND(index, index.size(j) == input.size(dim + j), op, ": the shape of the mask ",
-                         shape_str(index.shape()), " at index ", i,
+        EMBER_CHECK_KIND(index, index.size(j) == input.size(dim + j), op,
+                         ": the shape of the mask ", shape_str(index.shape()), " at index ", i,
                          " does not match the shape of the indexed tensor ",
                          shape_str(input.shape()));
       }
@@ -278,7 +278,9 @@ Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor&
   Tensor values = source.storage() == self.storage() ? source.to(self.dtype()).clone()
                                                      : source.to(self.dtype());
   switch (self.device().type) {
-    case DeviceType::cpu: cpu::scatter(self, dim, spread_index(idx, dim, shape), values, true); break;
+    case DeviceType::cpu:
+      cpu::scatter(self, dim, spread_index(idx, dim, shape), values, true);
+      break;
     default: no_kernel("index_add_", self.device());
   }
   self.bump_version();
@@ -340,7 +342,9 @@ Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indic
   }
   v = v.storage() == self.storage() ? v.clone() : v.contiguous();
   switch (self.device().type) {
-    case DeviceType::cpu: cpu::index_put(self.permute(plan.perm), plan.indices, v, accumulate); break;
+    case DeviceType::cpu:
+      cpu::index_put(self.permute(plan.perm), plan.indices, v, accumulate);
+      break;
     default: no_kernel("index_put_", self.device());
   }
   self.bump_version();

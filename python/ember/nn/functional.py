@@ -12,7 +12,7 @@ from __future__ import annotations
 # convolution and pooling
 
 # embedding, one_hot, pad (indexing)
-from ..ops.index import embedding, one_hot, pad  # noqa: E402,F401
+from ..ops.index import embedding, one_hot, pad  # noqa: F401
 
 # normalisation and dropout
 

@@ -10,7 +10,7 @@ through the C++ `index` / `index_put_` kernels.
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,8 +21,21 @@ from ..tensor import Tensor
 from .shape import narrow, select, slice_dim, unsqueeze
 
 __all__ = [
-    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk", "gather",
-    "scatter", "scatter_add", "index_select", "index_add", "masked_fill", "nonzero",
+    "cat",
+    "chunk",
+    "concat",
+    "concatenate",
+    "gather",
+    "hstack",
+    "index_add",
+    "index_select",
+    "masked_fill",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "split",
+    "stack",
+    "vstack",
 ]
 
 
@@ -30,7 +43,7 @@ def _zeros(shape, like: Tensor) -> Tensor:
     return Tensor._make(_C.zeros(list(shape), like.dtype, like.device), False, None, 0)
 
 
-def _raw_index(index: Tensor) -> "_C.Tensor":
+def _raw_index(index: Tensor) -> _C.Tensor:
     if not isinstance(index, Tensor):
         raise TypeError(f"expected an index Tensor, got {type(index).__name__}")
     return index._data
@@ -695,7 +708,7 @@ def setitem(x: Tensor, index, value) -> None:
     if not isinstance(value, Tensor):
         from ..creation import tensor
 
-        if isinstance(value, numbers.Number) or isinstance(value, (list, tuple, np.ndarray)):
+        if isinstance(value, (numbers.Number, list, tuple, np.ndarray)):
             value = tensor(value, dtype=x.dtype, device=x.device)
         else:
             raise TypeError(f"setitem: value must be a number, a list or a Tensor, "
