@@ -162,6 +162,12 @@ def test_setitem_numbers_lists_and_masks():
     np.testing.assert_array_equal(x.numpy(), a)
 
 
+def test_setitem_from_overlapping_view():
+    x = em.tensor(np.arange(6.0))
+    x[1:] = x[:-1]
+    assert x.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+
+
 def test_setitem_on_leaf_requiring_grad_raises():
     x = em.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="setitem"):
@@ -317,6 +323,33 @@ def test_gradients_match_torch():
     torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=5).sum().backward()
     assert_close(e.grad, t.grad.numpy(), 1e-12, 1e-12)
     assert_close(ew.grad, tw.grad.numpy(), 1e-12, 1e-12)
+
+
+# ---------------------------------------------------------------- double backward
+def _set_rows(t, v):
+    out = t * t
+    out[[0, 2]] = v * v
+    return out
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t, v: em.gather(t * t, 1, em.tensor([[0, 0], [2, 1], [1, 1]])),
+    lambda t, v: em.scatter_add(t * t, 0, em.tensor([[2, 0, 2]]), (v * v).reshape(1, 3)),
+    lambda t, v: em.scatter(t * t, 1, em.tensor([[1], [0], [2]]), v.reshape(3, 1) * v[0]),
+    lambda t, v: em.index_select(t * t, 0, em.tensor([2, 2, 0])),
+    lambda t, v: em.index_add(t * t, 1, em.tensor([1, 1, 0]), (v * v).expand(3, 3)),
+    lambda t, v: em.masked_fill(t * t, em.tensor([True, False, True]), 1.0),
+    lambda t, v: (t * t)[[0, 2], 1:],
+    lambda t, v: (t * t)[em.tensor([[True, False, True]] * 3)],
+    _set_rows,
+    lambda t, v: F.pad(t * t, (1, -1, 2, 0)),
+    lambda t, v: em.cat([t * t, v.reshape(1, 3) * v], 0),
+    lambda t, v: F.embedding(em.tensor([2, 0, 2]), t * t, padding_idx=0),
+])
+def test_double_backward(fn):
+    t = em.tensor(rand(3, 3), requires_grad=True)
+    v = em.tensor(rand(3), requires_grad=True)
+    em.autograd.gradgradcheck(fn, (t, v))
 
 
 # ---------------------------------------------------------------- bad input

@@ -696,6 +696,8 @@ def _assign(x: Tensor, index, value: Tensor) -> None:
     """x[index] = value without autograd."""
     with no_grad():
         view, entries = _basic_index(x.detach(), index)
+    if _C.shares_memory(value._data, x._data):
+        value = Tensor._make(value._data.clone(), False, None, 0)
     if entries is None:
         view._data.copy_(value._data)
     else:
