@@ -258,7 +258,15 @@ Tensor index_select(const Tensor& input, int64_t dim, const Tensor& index) {
   Shape shape = with_size(input.shape(), dim, idx.numel());
   Tensor out = Tensor::empty(shape, input.dtype(), input.device());
   switch (input.device().type) {
-    case DeviceType::cpu: cpu::gather(out, input, dim, spread_index(idx, dim, shape)); break;
+    case DeviceType::cpu:
+      // Along dim 0 (embedding lookups) whole rows are copied, which the
+      // row-gather kernel would walk across instead.
+      if (dim == 0) {
+        cpu::index(out, input, {idx});
+      } else {
+        cpu::gather(out, input, dim, spread_index(idx, dim, shape));
+      }
+      break;
     default: no_kernel("index_select", input.device());
   }
   return out;
@@ -279,7 +287,11 @@ Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor&
                                                      : source.to(self.dtype());
   switch (self.device().type) {
     case DeviceType::cpu:
-      cpu::scatter(self, dim, spread_index(idx, dim, shape), values, true);
+      if (dim == 0) {
+        cpu::index_put(self, {idx}, values.contiguous(), true);
+      } else {
+        cpu::scatter(self, dim, spread_index(idx, dim, shape), values, true);
+      }
       break;
     default: no_kernel("index_add_", self.device());
   }

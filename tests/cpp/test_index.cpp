@@ -104,6 +104,27 @@ TEST(IndexSelect, SelectAndAddAreAdjoint) {
   }
 }
 
+TEST(IndexSelect, InnerDimSelectAndAdd) {
+  for (int64_t n : {1, 7, 33}) {
+    Tensor input = strided(testing::random_tensor({5, n}, DType::float64));
+    Tensor index = random_index({11}, n);
+    Tensor out = index_select(input, 1, index);
+    std::vector<double> expected;
+    testing::for_each_index(out.shape(), [&](const Shape& i) {
+      expected.push_back(at<double>(input, {i[0], at<int64_t>(index, {i[1]})}));
+    });
+    testing::expect_close(out, expected, 0, 0);
+
+    Tensor acc = Tensor::zeros({5, n}, DType::float64);
+    index_add_(acc, -1, index, out);
+    std::vector<double> sums(size_t(5 * n), 0.0);
+    testing::for_each_index(out.shape(), [&](const Shape& i) {
+      sums[size_t(i[0] * n + at<int64_t>(index, {i[1]}))] += at<double>(out, i);
+    });
+    testing::expect_close(acc, sums, 1e-12, 1e-12);
+  }
+}
+
 TEST(IndexAdvanced, IndexAndIndexPutMatchReference) {
   for (int64_t n : {1, 7, 33}) {
     Tensor input = strided(testing::random_tensor({n, 6}, DType::float32)).unsqueeze(0)
