@@ -2,7 +2,9 @@
 // nonzero (see index.h).
 #include "cpu/index.h"
 
+#include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "core/iter.h"
 #include "core/parallel.h"
@@ -80,6 +82,13 @@ std::vector<int64_t> base_offsets(const Tensor& src, const std::vector<Tensor>& 
   return base;
 }
 
+// True when the table is 0, 1, 2, ...: the trailing dims form one plain array.
+bool is_identity(const std::vector<int64_t>& table) {
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i] != int64_t(i)) return false;
+  return true;
+}
+
 Shape rest_shape(const Tensor& t, size_t k) {
   return Shape(t.shape().begin() + k, t.shape().end());
 }
@@ -141,6 +150,7 @@ void index(const Tensor& out, const Tensor& src, const std::vector<Tensor>& indi
   std::vector<int64_t> rest = offset_table(rest_shape(src, indices.size()),
                                            rest_strides(src, indices.size()));
   int64_t count = int64_t(base.size()), inner = int64_t(rest.size());
+  bool plain = is_identity(rest);
   EMBER_DISPATCH_ALL(src.dtype(), "index", [&] {
     const scalar_t* in = src.data<scalar_t>();
     scalar_t* o = out.data<scalar_t>();
@@ -148,7 +158,11 @@ void index(const Tensor& out, const Tensor& src, const std::vector<Tensor>& indi
       for (int64_t b = lo; b < hi; ++b) {
         const scalar_t* row = in + base[size_t(b)];
         scalar_t* dst = o + b * inner;
-        for (int64_t r = 0; r < inner; ++r) dst[r] = row[rest[size_t(r)]];
+        if (plain) {
+          std::copy(row, row + inner, dst);
+        } else {
+          for (int64_t r = 0; r < inner; ++r) dst[r] = row[rest[size_t(r)]];
+        }
       }
     });
   });
@@ -161,6 +175,7 @@ void index_put(const Tensor& self, const std::vector<Tensor>& indices, const Ten
   std::vector<int64_t> rest = offset_table(rest_shape(self, indices.size()),
                                            rest_strides(self, indices.size()));
   int64_t count = int64_t(base.size()), inner = int64_t(rest.size());
+  bool plain = is_identity(rest);
   EMBER_DISPATCH_ALL(self.dtype(), "index_put", [&] {
     scalar_t* s = self.data<scalar_t>();
     const scalar_t* v = values.data<scalar_t>();
@@ -170,6 +185,14 @@ void index_put(const Tensor& self, const std::vector<Tensor>& indices, const Ten
       for (int64_t b = 0; b < count; ++b) {
         scalar_t* row = s + base[size_t(b)];
         const scalar_t* src = v + b * inner;
+        if (plain && !std::is_same_v<scalar_t, bool>) {
+          if (accumulate) {
+            for (int64_t r = lo; r < hi; ++r) row[r] = scalar_t(row[r] + src[r]);
+          } else {
+            std::copy(src + lo, src + hi, row + lo);
+          }
+          continue;
+        }
         for (int64_t r = lo; r < hi; ++r) {
           scalar_t& dst = row[rest[size_t(r)]];
           if constexpr (std::is_same_v<scalar_t, bool>) {

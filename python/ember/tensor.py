@@ -526,7 +526,7 @@ _install(_shape, [
 # joining, splitting, indexing
 _install(_index, [
     "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
-    "masked_fill", "masked_fill_", "split", "chunk", "nonzero",
+    "index_add_", "masked_fill", "masked_fill_", "split", "chunk", "nonzero",
 ])
 
 # linear algebra

@@ -223,6 +223,9 @@ def test_index_add():
         return out
 
     check_op(lambda t, i, s: em.index_add(t, 0, i, s, alpha=2), reference, x, index, src)
+    y = em.zeros(2, 3)
+    y.index_add_(1, em.tensor([2, 2]), em.ones(2, 2))
+    assert y.tolist() == [[0, 0, 2], [0, 0, 2]]
 
 
 # ---------------------------------------------------------------- masked_fill

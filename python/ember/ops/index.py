@@ -367,6 +367,15 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     return _IndexAdd.apply(input, int(dim), index, source)
 
 
+def index_add_(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """In-place index_add; returns input."""
+    if alpha != 1:
+        source = source * alpha
+    return _inplace(input, "index_add_", lambda: index_add(input, dim, index, source),
+                    lambda: _C.index_add_(input._data, int(dim), _raw_index(index),
+                                          source._data), source)
+
+
 # ------------------------------------------------------------------ masked_fill
 def _fill_value(value, op: str):
     if isinstance(value, Tensor):
