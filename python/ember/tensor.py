@@ -534,7 +534,10 @@ _install(_shape, [
 ])
 
 # joining, splitting, indexing
-_install(_index, [])
+_install(_index, [
+    "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
+    "index_add_", "masked_fill", "masked_fill_", "split", "chunk", "nonzero",
+])
 
 # linear algebra
 _install(_linalg, ["matmul", "mm", "bmm", "dot"])

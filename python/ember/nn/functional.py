@@ -18,6 +18,7 @@ from ..ops.conv import (  # noqa: F401
 )
 
 # embedding, one_hot, pad (indexing)
+from ..ops.index import embedding, one_hot, pad  # noqa: F401
 
 # normalisation and dropout
 
