@@ -533,7 +533,7 @@ _install(_linalg, [])
 _install(_conv, [])
 
 # normalisation and dropout
-_install(_norm, [])
+_install(_norm, ["dropout"])
 
 # losses
 _install(_loss, [])
