@@ -113,8 +113,8 @@ void batch_norm_kernel(const Tensor& out, const Tensor& mean_out, const Tensor& 
       for (int64_t n = 0; n < N; ++n) {
         const T* p = in + (n * C + c) * S;
         T* q = o + (n * C + c) * S;
-        const T sc = T(scale), sh = T(shift);
-        for (int64_t s = 0; s < S; ++s) q[s] = p[s] * sc + sh;
+        // In double: with a large mean, x * scale and shift nearly cancel.
+        for (int64_t s = 0; s < S; ++s) q[s] = T(double(p[s]) * scale + shift);
       }
     }
   });
