@@ -132,8 +132,15 @@ class PointwiseLoss(Function):
         kind, beta, reduction = ctx.args
         gx, gt = _C.pointwise_loss_backward(kind, grad._data, x._data, target._data, _raw(weight),
                                             _raw(pos_weight), beta, reduction)
+        gw = None
+        if ctx.needs_input_grad[2]:
+            # The loss is linear in the weight: its gradient is the unweighted loss.
+            unweighted = _wrap(_C.pointwise_loss(kind, x._data, target._data, None,
+                                                 _raw(pos_weight), beta, _C.Reduction.none))
+            scale = grad / unweighted.numel() if reduction == _C.Reduction.mean else grad
+            gw = scale * unweighted
         return (_wrap(gx) if ctx.needs_input_grad[0] else None,
-                _wrap(gt) if ctx.needs_input_grad[1] else None, None, None, None, None, None)
+                _wrap(gt) if ctx.needs_input_grad[1] else None, gw, None, None, None, None)
 
 
 def _pointwise(op, kind, input, target, weight=None, pos_weight=None, beta=1.0,
@@ -213,7 +220,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         target: tensor broadcastable with input.
         weight: optional, broadcast to the loss.
         reduction: 'none', 'mean' or 'sum'.
-        pos_weight: optional weight of positive examples, broadcast along the last dim.
+        pos_weight: optional weight of positive examples, broadcast along the last dim
+            (no gradient flows to it).
 
     Returns:
         The loss.
