@@ -338,6 +338,15 @@ void check_class_targets(const char* op, const Tensor& target, int64_t classes,
   }
 }
 
+void check_probabilities(const char* op, const Tensor& input) {
+  Tensor x = input.to(DType::float64).contiguous();
+  const double* p = x.data<double>();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    EMBER_CHECK(p[i] >= 0 && p[i] <= 1, op,
+                ": all elements of input should be between 0 and 1, found ", p[i]);
+  }
+}
+
 void cross_entropy(const Tensor& loss, const Tensor& logsumexp, const Tensor& sample_weight,
                    const Tensor& input, const Tensor& target, const Tensor& weight,
                    int64_t ignore_index, double label_smoothing) {

@@ -13,6 +13,10 @@ namespace cpu {
 void check_class_targets(const char* op, const Tensor& target, int64_t classes,
                          int64_t ignore_index);
 
+// ValueError naming `op` for an input outside [0, 1] (binary_cross_entropy
+// clamps log(0), but a value out of range is a caller's mistake).
+void check_probabilities(const char* op, const Tensor& input);
+
 // loss, logsumexp, sample_weight: (N, D). weight: (C) or undefined.
 void cross_entropy(const Tensor& loss, const Tensor& logsumexp, const Tensor& sample_weight,
                    const Tensor& input, const Tensor& target, const Tensor& weight,

@@ -3,6 +3,7 @@
 // layer and group norm over rows (and over channels for the weight grads).
 #include "cpu/norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -225,26 +226,31 @@ void row_norm_backward_kernel(const Tensor& grad_input, const Tensor& grad_weigh
       }
     }
   });
-  // Parameter grads: each channel sums over every row and position that uses it.
+  // Parameter grads: each channel sums over every row and position that uses
+  // it. A thread owns a block of channels and walks the rows in order, so
+  // layer norm's columns are read contiguously.
   const int64_t samples = L.rows / L.groups;
   const int64_t params = L.groups * L.channels;
   parallel_for(0, params, grain_for(L.rows * L.len / std::max<int64_t>(params, 1)),
                [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; ++c) {
-      const int64_t group = c / L.channels, first = (c % L.channels) * L.inner;
-      double dw = 0, db = 0;
-      for (int64_t s = 0; s < samples; ++s) {
-        const int64_t r = s * L.groups + group;
-        const T* p = in + r * L.len + first;
-        const T* g = gy + r * L.len + first;
+    std::vector<double> dw(hi - lo, 0.0), db(hi - lo, 0.0);
+    for (int64_t s = 0; s < samples; ++s) {
+      for (int64_t c = lo; c < hi; ++c) {
+        const int64_t r = s * L.groups + c / L.channels;
+        const int64_t first = r * L.len + (c % L.channels) * L.inner;
         const double mean = mean_p[r], rstd = rstd_p[r];
+        double w_acc = 0, b_acc = 0;
         for (int64_t j = 0; j < L.inner; ++j) {
-          dw += g[j] * (p[j] - mean) * rstd;
-          db += g[j];
+          w_acc += gy[first + j] * (in[first + j] - mean) * rstd;
+          b_acc += gy[first + j];
         }
+        dw[c - lo] += w_acc;
+        db[c - lo] += b_acc;
       }
-      store<T>(grad_weight, c, dw);
-      store<T>(grad_bias, c, db);
+    }
+    for (int64_t c = lo; c < hi; ++c) {
+      store<T>(grad_weight, c, dw[c - lo]);
+      store<T>(grad_bias, c, db[c - lo]);
     }
   });
 }

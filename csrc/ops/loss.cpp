@@ -274,16 +274,6 @@ std::array<Tensor, 4> pointwise_operands(PointwiseLoss kind, const Tensor& input
           optional_operand(pos_weight, "pos_weight")};
 }
 
-// binary_cross_entropy's log(0) clamps, but inputs outside [0, 1] are an error.
-void check_probabilities(const char* op, const Tensor& input) {
-  Tensor x = input.to(DType::float64).contiguous();
-  const double* p = x.data<double>();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    EMBER_CHECK(p[i] >= 0 && p[i] <= 1, op,
-                ": all elements of input should be between 0 and 1, found ", p[i]);
-  }
-}
-
 }  // namespace
 
 Tensor pointwise_loss(PointwiseLoss kind, const Tensor& input, const Tensor& target,
@@ -295,7 +285,7 @@ Tensor pointwise_loss(PointwiseLoss kind, const Tensor& input, const Tensor& tar
   Tensor loss = Tensor::empty(x.shape(), input.dtype(), input.device());
   switch (input.device().type) {
     case DeviceType::cpu:
-      if (kind == PointwiseLoss::binary_cross_entropy) check_probabilities(op, input);
+      if (kind == PointwiseLoss::binary_cross_entropy) cpu::check_probabilities(op, input);
       cpu::pointwise_loss(kind, loss, x, operands[1], operands[2], operands[3], beta);
       break;
     default: no_kernel(op, input.device());
