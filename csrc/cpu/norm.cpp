@@ -97,7 +97,8 @@ void batch_norm_kernel(const Tensor& out, const Tensor& mean_out, const Tensor& 
         double var;
         channel_stats(in, N, C, S, c, mean, var);
         invstd = 1.0 / std::sqrt(var + eps);
-        if (running_mean.defined()) store<T>(running_mean, c, (1 - momentum) * rm[c] + momentum * mean);
+        if (running_mean.defined())
+          store<T>(running_mean, c, (1 - momentum) * rm[c] + momentum * mean);
         if (running_var.defined()) {
           double count = double(N * S);
           double unbiased = count > 1 ? var * count / (count - 1) : var;

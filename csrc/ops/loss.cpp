@@ -290,7 +290,8 @@ Tensor pointwise_loss(PointwiseLoss kind, const Tensor& input, const Tensor& tar
       break;
     default: no_kernel(op, input.device());
   }
-  return reduce(loss, reduction, Tensor::full({}, double(loss.numel()), loss.dtype(), loss.device()));
+  Tensor count = Tensor::full({}, double(loss.numel()), loss.dtype(), loss.device());
+  return reduce(loss, reduction, count);
 }
 
 std::tuple<Tensor, Tensor> pointwise_loss_backward(PointwiseLoss kind, const Tensor& grad,

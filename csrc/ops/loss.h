@@ -12,7 +12,13 @@
 namespace ember {
 
 enum class Reduction { none, mean, sum };
-enum class PointwiseLoss { mse, l1, smooth_l1, binary_cross_entropy, binary_cross_entropy_with_logits };
+enum class PointwiseLoss {
+  mse,
+  l1,
+  smooth_l1,
+  binary_cross_entropy,
+  binary_cross_entropy_with_logits,
+};
 
 using OptionalTensor = std::optional<Tensor>;
 

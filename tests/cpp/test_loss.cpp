@@ -185,8 +185,8 @@ TEST(LossPointwise, ForwardAndBackwardMatchReferenceWithBroadcasting) {
       Tensor w = testing::random_tensor({3}, DType::float64, 0.5, 2);
       Tensor pw = testing::random_tensor({3}, DType::float64, 0.5, 2);
       OptionalTensor weight = weighted ? OptionalTensor(w) : std::nullopt;
-      OptionalTensor pos_weight =
-          kind == PointwiseLoss::binary_cross_entropy_with_logits ? OptionalTensor(pw) : std::nullopt;
+      OptionalTensor pos_weight = std::nullopt;
+      if (kind == PointwiseLoss::binary_cross_entropy_with_logits) pos_weight = pw;
       Values wv = testing::values(w), pwv = testing::values(pw);
       const int64_t t_cols = t.dim() == 1 ? 0 : 3;
       auto f = [&](const Values& xv, const Values& tv) {

@@ -2,11 +2,10 @@
 (weights, ignore_index, label smoothing, every reduction), and the errors
 bad arguments raise."""
 
-import numpy as np
-import pytest
-
 import ember as em
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from op_check import check_op, rand
 
 rng = np.random.default_rng(99)
@@ -222,8 +221,8 @@ def test_regression_losses_match_numpy(xs, ts, reduction):
     check_op(lambda a, b: F.l1_loss(a, b, reduction=reduction),
              lambda a, b: np_reduce(np.abs(a - b), reduction), x, t)
     for beta in (1.0, 0.3):
-        check_op(lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
-                 lambda a, b: np_reduce(np_smooth_l1(a, b, beta), reduction), x, t)
+        check_op(lambda a, b, beta=beta: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                 lambda a, b, beta=beta: np_reduce(np_smooth_l1(a, b, beta), reduction), x, t)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -2,11 +2,10 @@
 gradients by gradcheck, PyTorch agreement (running statistics included),
 dropout's seeding and statistics, and the errors bad arguments raise."""
 
-import numpy as np
-import pytest
-
 import ember as em
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from op_check import check_op, rand
 
 

@@ -7,8 +7,6 @@ entropy) and one backward; the backward is not itself differentiable.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -25,7 +23,7 @@ def _reduction(reduction: str, op: str):
         raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
 
 
-def _raw(t: Optional[Tensor]):
+def _raw(t: Tensor | None):
     return None if t is None else t._data
 
 
@@ -56,7 +54,7 @@ class CrossEntropy(Function):
         return _wrap(gx), None, None, None, None, None
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross entropy between logits and class targets (log-softmax + nll, fused).
@@ -98,7 +96,7 @@ class NllLoss(Function):
         return _wrap(gx), None, None, None, None
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class targets under log-probabilities.
 
@@ -193,7 +191,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                       reduction=reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """-w (t log(x) + (1 - t) log(1 - x)) on probabilities x, logs clamped at -100.
 
@@ -211,8 +209,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Optional[Tensor] = None, reduction: str = "mean",
-                                     pos_weight: Optional[Tensor] = None) -> Tensor:
+                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross entropy on logits, computed stably without forming sigmoid(x).
 
     Args:

@@ -8,17 +8,17 @@ so it is.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from .. import _C
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "dropout"]
+__all__ = ["batch_norm", "dropout", "group_norm", "layer_norm"]
 
 
-def _raw(t: Optional[Tensor]):
+def _raw(t: Tensor | None):
     return None if t is None else t._data
 
 
@@ -51,8 +51,8 @@ class BatchNorm(Function):
                 *_affine_grads(ctx, gw, gb, 1), None, None, None, None, None)
 
 
-def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
-               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over an (N, C, *) input, per channel C.
 
@@ -90,8 +90,8 @@ class LayerNorm(Function):
                 *_affine_grads(ctx, gw, gb, 2), None)
 
 
-def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
-               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing `normalized_shape` dims.
 
@@ -127,8 +127,8 @@ class GroupNorm(Function):
                 *_affine_grads(ctx, gw, gb, 2), None)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
-               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Group normalisation: the C channels of an (N, C, *) input in num_groups groups.
 
     Args:
