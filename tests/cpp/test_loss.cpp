@@ -112,6 +112,17 @@ TEST(LossCrossEntropy, ForwardAndBackwardMatchReference) {
   }
 }
 
+TEST(LossCrossEntropy, LargeBatchSplitAcrossThreads) {
+  const int64_t N = 4099, C = 33;
+  Tensor x = testing::random_tensor({N, C}, DType::float32, -5, 5);
+  Tensor t = class_targets(N, 1, C).reshape({N});
+  Values xv = testing::values(x), ones(C, 1.0);
+  std::vector<int64_t> tv(t.data<int64_t>(), t.data<int64_t>() + N);
+  auto [loss, lse, total] = cross_entropy(x, t, std::nullopt, -100, 0.0, Reduction::none);
+  testing::expect_close(loss, reference_cross_entropy(xv, tv, ones, N, C, 1, 0.0, false), 1e-5,
+                        1e-5);
+}
+
 TEST(LossCrossEntropy, RejectsOutOfRangeTargets) {
   Tensor x = testing::random_tensor({3, 4});
   Tensor t = Tensor::zeros({3}, DType::int64);

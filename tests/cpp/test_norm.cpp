@@ -205,6 +205,27 @@ TEST(NormLayer, Float32LargeRowsAndBadArguments) {
   EXPECT_THROW(layer_norm(x, {129 * 33}, Tensor::ones({3}), std::nullopt, 1e-5), Error);
 }
 
+TEST(NormLayer, ManyRowsSplitAcrossThreads) {
+  const int64_t M = 1021, K = 129;
+  Tensor x = testing::random_tensor({M, K}, DType::float64);
+  Tensor g = testing::random_tensor({M, K}, DType::float64);
+  auto [out, mean, rstd] = layer_norm(x, {K}, none, none, 1e-5);
+  Values xv = testing::values(x), gv = testing::values(g);
+  Values ref = normalise(
+      xv, [&](int64_t i) { return i / K; }, M, [](int64_t) { return 1.0; },
+      [](int64_t) { return 0.0; }, 1e-5);
+  testing::expect_close(out, ref, 1e-9, 1e-10);
+  // The bias gradient is the column sum of g; the weight gradient sums g * xhat.
+  auto [gx, gw, gb] = layer_norm_backward(g, x, {K}, Tensor::ones({K}, DType::float64), mean, rstd);
+  Values gw_ref(K, 0.0), gb_ref(K, 0.0);
+  for (int64_t i = 0; i < M * K; ++i) {
+    gw_ref[i % K] += gv[i] * ref[i];
+    gb_ref[i % K] += gv[i];
+  }
+  testing::expect_close(gw, gw_ref, 1e-9, 1e-9);
+  testing::expect_close(gb, gb_ref, 1e-9, 1e-9);
+}
+
 TEST(NormGroup, ForwardAndBackwardAtOddSizes) {
   for (int64_t groups : {1, 3}) {
     for (int64_t S : {1, 7}) {

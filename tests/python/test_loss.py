@@ -119,6 +119,18 @@ def test_cross_entropy_matches_torch(reduction, smoothing):
         np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (4,)])
+def test_cross_entropy_probability_target_gradients(reduction, shape):
+    c = shape[0] if len(shape) == 1 else shape[1]
+    w = rand(c, low=0.5, high=2.0)
+    inputs = (em.tensor(rand(*shape), requires_grad=True),
+              em.tensor(rng.uniform(0, 1, size=shape), requires_grad=True))
+    em.autograd.gradcheck(
+        lambda x, p: F.cross_entropy(x, p, em.tensor(w), reduction=reduction,
+                                     label_smoothing=0.1), inputs)
+
+
 def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     loss = F.cross_entropy(em.randn(3, 4), em.tensor([-100, -100, -100]))
     assert np.isnan(loss.item())

@@ -49,9 +49,33 @@ class CrossEntropy(Function):
     def backward(ctx, grad):
         x, target, weight = ctx.saved_tensors
         lse, total, ignore_index, label_smoothing, reduction = ctx.args
-        gx = _C.cross_entropy_backward(grad._data, x._data, target._data, _raw(weight), lse,
-                                       total, ignore_index, label_smoothing, reduction)
-        return _wrap(gx), None, None, None, None, None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = _wrap(_C.cross_entropy_backward(grad._data, x._data, target._data, _raw(weight),
+                                                 lse, total, ignore_index, label_smoothing,
+                                                 reduction))
+        gt = None
+        if ctx.needs_input_grad[1]:
+            gt = _probability_target_grad(grad, x, weight, lse, total, label_smoothing, reduction)
+        return gx, gt, None, None, None, None
+
+
+def _probability_target_grad(grad, x, weight, lse, total, label_smoothing, reduction):
+    """d loss / d target for probability targets: -(1 - smoothing) * w_c * log_softmax(x)_c."""
+    # Shapes that broadcast per-sample values and class weights against x.
+    sample_shape = [1] if x.ndim == 1 else [x.shape[0], 1, *x.shape[2:]]
+    class_shape = [x.shape[0]] if x.ndim == 1 else [1, x.shape[1]] + [1] * (x.ndim - 2)
+    log_probs = x.detach() - _wrap(lse).reshape(sample_shape)
+    coefficient = log_probs * -(1.0 - label_smoothing)
+    if weight is not None:
+        coefficient = coefficient * weight.detach().reshape(class_shape)
+    if reduction == _C.Reduction.none:
+        scale = grad.reshape(sample_shape)
+    elif reduction == _C.Reduction.mean:
+        scale = grad / _wrap(total)
+    else:
+        scale = grad
+    return scale * coefficient
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -62,7 +86,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     Args:
         input: logits (N, C), (N, C, d1, ...) or (C).
         target: int64 class indices (N) / (N, d1, ...) / (), or class
-            probabilities of input's shape (no gradient flows to them).
+            probabilities of input's shape.
         weight: optional (C) class weights.
         ignore_index: a class-index target that contributes nothing.
         reduction: 'none', 'mean' (divided by the summed weights of the
