@@ -546,7 +546,7 @@ _install(_linalg, ["matmul", "mm", "bmm", "dot"])
 _install(_conv, [])
 
 # normalisation and dropout
-_install(_norm, [])
+_install(_norm, ["dropout"])
 
 # losses
 _install(_loss, [])

@@ -21,5 +21,10 @@ from ..ops.conv import (  # noqa: F401
 from ..ops.index import embedding, one_hot, pad  # noqa: F401
 
 # normalisation and dropout
+from ..ops.norm import batch_norm, dropout, group_norm, layer_norm  # noqa: E402,F401
 
 # losses
+from ..ops.loss import (  # noqa: E402,F401
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
+    nll_loss, smooth_l1_loss,
+)
