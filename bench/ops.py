@@ -17,10 +17,9 @@ import platform
 import statistics
 import time
 
-import numpy as np
-
 import ember as em
 import ember.nn.functional as F
+import numpy as np
 
 try:
     import torch
@@ -145,13 +144,11 @@ def main():
                 row[f"speed_vs_{peer}"] = times[peer] / ember_t
         rows.append(row)
 
-        def cell(key, fmt):
-            return format(row[key], fmt) if key in row else "-"
-
+        ms = [f"{row[k]:9.3f}" if k in row else f"{'-':>9s}" for k in ("numpy_ms", "torch_ms")]
+        ratios = [f"{row[k]:8.2f}x" if k in row else f"{'-':>9s}"
+                  for k in ("speed_vs_numpy", "speed_vs_torch")]
         print(f"{name:36s} {ember_t * 1e3:9.3f} {row['ember_rate']:9.1f} {unit:4s} "
-              f"{cell('numpy_ms', '9.3f'):>9s} {cell('torch_ms', '9.3f'):>9s} "
-              f"{cell('speed_vs_numpy', '8.2f') + 'x' if 'speed_vs_numpy' in row else '-':>9s} "
-              f"{cell('speed_vs_torch', '8.2f') + 'x' if 'speed_vs_torch' in row else '-':>9s}")
+              f"{' '.join(ms)} {' '.join(ratios)}")
     if args.json:
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:

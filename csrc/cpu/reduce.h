@@ -50,10 +50,6 @@ void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y,
                       bool log);
 // out = inclusive running sum along `dim` (from the end when `reverse`).
 void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse);
-// out[..., i, ...] = x[..., index[..., i, ...], ...] along `dim`.
-void gather_dim(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim);
-// out (zeroed) [..., index[..., i, ...], ...] += src[..., i, ...] along `dim`.
-void scatter_add_dim(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim);
 
 }  // namespace cpu
 }  // namespace ember

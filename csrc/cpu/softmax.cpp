@@ -173,41 +173,6 @@ void cumsum_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool reverse
   });
 }
 
-template <typename T>
-void gather_kernel(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim) {
-  Tensor xc = x.contiguous(), ic = index.contiguous();
-  DimLayout lx(x.shape(), dim), li(index.shape(), dim);
-  const T* in = static_cast<const T*>(xc.raw_data());
-  const int64_t* idx = static_cast<const int64_t*>(ic.raw_data());
-  T* res = static_cast<T*>(out.raw_data());
-  parallel_for(0, index.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t p = lo; p < hi; ++p) {
-      int64_t k = p % li.inner, o = p / (li.inner * li.n);
-      res[p] = in[(o * lx.n + idx[p]) * lx.inner + k];
-    }
-  });
-}
-
-template <typename T>
-void scatter_add_kernel(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim) {
-  Tensor sc = src.contiguous(), ic = index.contiguous();
-  DimLayout out_layout(out.shape(), dim), li(index.shape(), dim);
-  const T* s = static_cast<const T*>(sc.raw_data());
-  const int64_t* idx = static_cast<const int64_t*>(ic.raw_data());
-  T* res = static_cast<T*>(out.raw_data());
-  std::fill(res, res + out.numel(), T(0));
-  // Parallel over `outer` only: different outer indices never write the same element.
-  int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, li.n * li.inner));
-  parallel_for(0, li.outer, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t o = lo; o < hi; ++o)
-      for (int64_t i = 0; i < li.n; ++i)
-        for (int64_t k = 0; k < li.inner; ++k) {
-          int64_t p = (o * li.n + i) * li.inner + k;
-          res[(o * out_layout.n + idx[p]) * out_layout.inner + k] += s[p];
-        }
-  });
-}
-
 }  // namespace
 
 void softmax(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
@@ -224,16 +189,6 @@ void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y,
 void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse) {
   EMBER_DISPATCH_NUMERIC(x.dtype(), "cumsum",
                          [&] { cumsum_kernel<scalar_t>(out, x, dim, reverse); });
-}
-
-void gather_dim(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim) {
-  EMBER_DISPATCH_NUMERIC(x.dtype(), "gather_dim",
-                         [&] { gather_kernel<scalar_t>(out, x, index, dim); });
-}
-
-void scatter_add_dim(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim) {
-  EMBER_DISPATCH_NUMERIC(src.dtype(), "scatter_add_dim",
-                         [&] { scatter_add_kernel<scalar_t>(out, src, index, dim); });
 }
 
 }  // namespace cpu

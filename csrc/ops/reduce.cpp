@@ -146,23 +146,6 @@ Tensor softmax_grad(const Tensor& grad, const Tensor& y, int64_t dim, bool log) 
   return out;
 }
 
-// Checks an index tensor for gather_dim / scatter_add_dim against `shape`.
-void check_index(const Tensor& index, const Shape& shape, int64_t dim, const char* op) {
-  EMBER_CHECK_KIND(type, index.dtype() == DType::int64, op, ": index must be int64, got ",
-                   index.str());
-  EMBER_CHECK(index.dim() == int64_t(shape.size()), op, ": index ", index.str(),
-              " must have as many dims as ", shape_str(shape));
-  for (int64_t d = 0; d < index.dim(); ++d)
-    EMBER_CHECK(d == dim || index.size(d) == shape[d], op, ": index ", index.str(),
-                " must match ", shape_str(shape), " in every dim but ", dim);
-  Tensor flat = index.contiguous();
-  const int64_t* p = flat.data<int64_t>();
-  int64_t size = shape.empty() ? 1 : shape[dim];
-  for (int64_t i = 0; i < flat.numel(); ++i)
-    EMBER_CHECK_KIND(index, p[i] >= 0 && p[i] < size, op, ": index ", p[i],
-                     " is out of range for dim ", dim, " of size ", size);
-}
-
 }  // namespace
 
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
@@ -311,33 +294,6 @@ Tensor norm_backward(const Tensor& grad, const Tensor& x, const Tensor& out, dou
     default: no_kernel("norm_backward", x.device());
   }
   return grad_x;
-}
-
-Tensor gather_dim(const Tensor& x, const Tensor& index, int64_t dim) {
-  dim = wrap_dim(dim, x.dim(), "gather_dim");
-  check_cpu(index, "gather_dim");
-  check_index(index, x.shape(), dim, "gather_dim");
-  Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
-  switch (x.device().type) {
-    case DeviceType::cpu: cpu::gather_dim(out, x, index, dim); break;
-    default: no_kernel("gather_dim", x.device());
-  }
-  return out;
-}
-
-Tensor scatter_add_dim(const Tensor& src, const Tensor& index, int64_t dim, const Shape& shape) {
-  checked_numel(shape, "scatter_add_dim");
-  dim = wrap_dim(dim, int64_t(shape.size()), "scatter_add_dim");
-  check_cpu(index, "scatter_add_dim");
-  check_index(index, shape, dim, "scatter_add_dim");
-  EMBER_CHECK(src.shape() == index.shape(), "scatter_add_dim: src ", src.str(),
-              " must have the index's shape ", shape_str(index.shape()));
-  Tensor out = Tensor::empty(shape, src.dtype(), src.device());
-  switch (src.device().type) {
-    case DeviceType::cpu: cpu::scatter_add_dim(out, src, index, dim); break;
-    default: no_kernel("scatter_add_dim", src.device());
-  }
-  return out;
 }
 
 }  // namespace ember

@@ -55,10 +55,5 @@ Tensor extreme_weights(const Tensor& x, const Tensor& out, const Shape& dims);
 // Gradient of norm(x, p, dims): grad * d norm / dx, 0 where the norm is 0.
 Tensor norm_backward(const Tensor& grad, const Tensor& x, const Tensor& out, double p,
                      const Shape& dims);
-// out[..., i, ...] = x[..., index[..., i, ...], ...] along `dim`; index has
-// x's shape except along `dim`.
-Tensor gather_dim(const Tensor& x, const Tensor& index, int64_t dim);
-// zeros(shape) with out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim`.
-Tensor scatter_add_dim(const Tensor& src, const Tensor& index, int64_t dim, const Shape& shape);
 
 }  // namespace ember

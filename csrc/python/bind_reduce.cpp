@@ -31,9 +31,6 @@ void bind_reduce(py::module_& m) {
   m.def("prod_backward", &prod_backward, py::arg("grad"), x, dims);
   m.def("extreme_weights", &extreme_weights, x, py::arg("out"), dims);
   m.def("norm_backward", &norm_backward, py::arg("grad"), x, py::arg("out"), py::arg("p"), dims);
-  m.def("gather_dim", &gather_dim, x, py::arg("index"), py::arg("dim"));
-  m.def("scatter_add_dim", &scatter_add_dim, py::arg("src"), py::arg("index"), py::arg("dim"),
-        py::arg("shape"));
 }
 
 }  // namespace python

@@ -8,47 +8,68 @@
 
 from __future__ import annotations
 
-from . import _C
+import builtins
+
+from . import _C, autograd, backends, cuda, nn
 from ._C import get_num_threads, set_num_threads
-from .tensor import Size, Tensor
-from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype,
-    initial_seed, linspace, manual_seed, normal, ones, ones_like, rand, rand_like, randint,
-    randn, randn_like, randperm, set_default_dtype, tensor, uniform, zeros, zeros_like,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_default_dtype,
+    initial_seed,
+    linspace,
+    manual_seed,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    set_default_dtype,
+    tensor,
+    uniform,
+    zeros,
+    zeros_like,
 )
+from .memory import empty_cache, memory_stats
+from .ops.conv import *
 from .ops.copy import clone
-from .ops.elementwise import *  # noqa: F401,F403
-from .ops.reduce import *  # noqa: F401,F403
-from .ops.shape import *  # noqa: F401,F403
-from .ops.index import *  # noqa: F401,F403
-from .ops.linalg import *  # noqa: F401,F403
-from .ops.conv import *  # noqa: F401,F403
-from .ops.norm import *  # noqa: F401,F403
-from .ops.loss import *  # noqa: F401,F403
-from . import cuda, nn, backends
-from .memory import memory_stats, empty_cache
+from .ops.elementwise import *
+from .ops.index import *
+from .ops.linalg import *
+from .ops.loss import *
+from .ops.norm import *
+from .ops.reduce import *
+from .ops.shape import *
+from .tensor import Size, Tensor
 
 _C.DType.__repr__ = _C.DType.__str__ = lambda self: f"ember.{self.name}"
 float32 = _C.DType.float32
 float64 = _C.DType.float64
 int64 = _C.DType.int64
 int32 = _C.DType.int32
-bool = _C.DType.bool  # noqa: A001  (ember.bool, like torch.bool)
-float = float32  # noqa: A001
+# PyTorch's dtype names, shadowing the builtins inside this module on purpose.
+bool = _C.DType.bool
+float = float32
 double = float64
 long = int64
-int = int32  # noqa: A001
+int = int32
 dtype = _C.DType
 device = _C.Device
 
 __version__ = "0.1.0"
 
 
-def is_tensor(obj) -> "builtins.bool":
+def is_tensor(obj) -> builtins.bool:
     """True for an ember Tensor."""
     return isinstance(obj, Tensor)
-
-
-import builtins  # noqa: E402

@@ -43,16 +43,16 @@ class Tensor:
     """
 
     __slots__ = (
+        "__weakref__",
+        "_accumulator",
+        "_base",
         "_data",
-        "requires_grad",
+        "_hooks",
+        "_output_nr",
+        "_retains_grad",
         "grad",
         "grad_fn",
-        "_output_nr",
-        "_accumulator",
-        "_hooks",
-        "_base",
-        "_retains_grad",
-        "__weakref__",
+        "requires_grad",
     )
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
@@ -68,16 +68,16 @@ class Tensor:
         Tensor._init(self, raw, requires_grad, None, 0)
 
     @staticmethod
-    def _init(self, data, requires_grad, grad_fn, output_nr):
-        self._data = data
-        self.requires_grad = requires_grad
-        self.grad = None
-        self.grad_fn = grad_fn
-        self._output_nr = output_nr
-        self._accumulator = None
-        self._hooks = None
-        self._base = None
-        self._retains_grad = False
+    def _init(t, data, requires_grad, grad_fn, output_nr):
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._accumulator = None
+        t._hooks = None
+        t._base = None
+        t._retains_grad = False
 
     @classmethod
     def _make(cls, data, requires_grad, grad_fn, output_nr):
@@ -152,20 +152,20 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """A tensor sharing this one's memory, outside the graph."""
         return Tensor._make(self._data, False, None, 0)
 
     @data.setter
-    def data(self, value: "Tensor"):
+    def data(self, value: Tensor):
         self._data = value._data
 
     @property
@@ -258,16 +258,16 @@ class Tensor:
 
         _backward([self], [gradient], retain_graph, create_graph, inputs)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing memory with this one, cut from the graph."""
         return Tensor._make(self._data, False, None, 0)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Sets requires_grad in place (only on leaves); returns self."""
         if not self.is_leaf and not requires_grad:
             raise RuntimeError(
@@ -327,7 +327,7 @@ class Tensor:
                 "supported; use an out-of-place op (e.g. torch.where or cat)"
             )
 
-    def _inplace_from(self, result: "Tensor", op: str) -> "Tensor":
+    def _inplace_from(self, result: Tensor, op: str) -> Tensor:
         """Writes `result` (computed out of place) into self and takes over its
         graph node, so later ops see the new value's history."""
         self._data.copy_(result._data)
@@ -338,17 +338,17 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------ devices and dtypes
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """Converts dtype and/or device: `to(dtype)`, `to(device)`,
         `to(device, dtype)`, `to(other)`; `non_blocking` and `copy` accepted."""
         from .ops.copy import to as _to
 
         return _to(self, *args, **kwargs)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> "Tensor":
+    def cuda(self, device=None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}" if isinstance(device, int) else device)
 
     def type(self, dtype=None):
@@ -356,19 +356,19 @@ class Tensor:
             return f"ember.{self.dtype.name}"
         return self.to(dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(_C.DType.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(_C.DType.float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(_C.DType.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(_C.DType.int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(_C.DType.bool)
 
     # ------------------------------------------------------------ operators
@@ -471,6 +471,10 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    def where(self, condition, other) -> Tensor:
+        """self where condition is True, else other (PyTorch's method order)."""
+        return _ew.where(condition, self, other)
+
     def __getitem__(self, index):
         return _index.getitem(self, index)
 
@@ -497,15 +501,15 @@ def _install(module, names) -> None:
 
 
 # The op modules import Tensor from here, so they are imported after it exists.
-from .ops import copy as _copy  # noqa: E402
-from .ops import elementwise as _ew  # noqa: E402
-from .ops import index as _index  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
-from .ops import shape as _shape  # noqa: E402
-from .ops import conv as _conv  # noqa: E402
-from .ops import norm as _norm  # noqa: E402
-from .ops import loss as _loss  # noqa: E402
+from .ops import conv as _conv
+from .ops import copy as _copy
+from .ops import elementwise as _ew
+from .ops import index as _index
+from .ops import linalg as _linalg
+from .ops import loss as _loss
+from .ops import norm as _norm
+from .ops import reduce as _reduce
+from .ops import shape as _shape
 
 _install(_copy, ["contiguous", "clone", "copy_", "zero_", "fill_"])
 # elementwise

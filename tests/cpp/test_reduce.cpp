@@ -223,8 +223,6 @@ TEST(Reduce, BadArgumentsThrow) {
   EXPECT_THROW(var(Tensor::zeros({2}, DType::int32)), Error);
   EXPECT_THROW(norm(x, NAN), Error);
   EXPECT_THROW(prod_backward(Tensor::zeros({2}), x, {1}), Error);
-  EXPECT_THROW(gather_dim(x, Tensor::full({2, 1}, Scalar(int64_t(3)), DType::int64), 1), Error);
-  EXPECT_THROW(scatter_add_dim(x, Tensor::zeros({2, 3}, DType::int64), 1, {2, -1}), Error);
   EXPECT_THROW(softmax_backward(Tensor::zeros({2, 2}), x, 1), Error);
 }
 
@@ -304,22 +302,6 @@ TEST(Reduce, CumsumForwardAndReverse) {
         }
       }
     }
-  }
-}
-
-TEST(Reduce, GatherAndScatterAlongDim) {
-  for (int64_t n : {1, 7, 33}) {
-    Tensor x = testing::random_tensor({n, 4, 3}, DType::float64);
-    auto [values, indices] = max_dim(x, 1, true);
-    testing::expect_close(gather_dim(x, indices, 1), testing::values(values), 0, 0);
-    Tensor routed = scatter_add_dim(values, indices, 1, x.shape());
-    Values want;
-    testing::for_each_index(x.shape(), [&](const Shape& i) {
-      Shape k = {i[0], 0, i[2]};
-      bool chosen = testing::at<int64_t>(indices, k) == i[1];
-      want.push_back(chosen ? testing::at<double>(x, i) : 0.0);
-    });
-    testing::expect_close(routed, want, 0, 0);
   }
 }
 

@@ -1,8 +1,7 @@
 """Shared pytest fixtures: the devices to test on, and PyTorch when installed."""
 
-import pytest
-
 import ember as em
+import pytest
 
 DEVICES = ["cpu"] + (["cuda"] if em.cuda.is_available() else [])
 

@@ -11,9 +11,8 @@ the gradient check); anything else is passed through unchanged.
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember as em
+import numpy as np
 
 try:
     import torch
@@ -73,7 +72,7 @@ def assert_close(actual, expected, atol, rtol, what=""):
         a64, e64 = a.astype(np.float64), e.astype(np.float64)
         both_nan = np.isnan(a64) & np.isnan(e64)
         mismatch = ~both_nan & ~(np.abs(a64 - e64) <= atol + rtol * np.abs(e64))
-        mismatch &= ~((a64 == e64))  # equal infinities
+        mismatch &= ~(a64 == e64)  # equal infinities
     if mismatch.any():
         idx = np.argwhere(mismatch)[:5]
         details = ", ".join(f"{tuple(i)}: {a[tuple(i)]} vs {e[tuple(i)]}" for i in idx)

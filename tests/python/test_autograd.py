@@ -1,10 +1,9 @@
 """The autograd engine: accumulation, broadcasting, retain/create graph,
 hooks, grad(), gradcheck, no_grad, and the errors it must raise."""
 
+import ember as em
 import numpy as np
 import pytest
-
-import ember as em
 from op_check import rand
 
 

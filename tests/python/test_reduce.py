@@ -268,8 +268,6 @@ def test_bad_inputs():
         em.amin(x, -3)
     with pytest.raises(IndexError, match="max"):
         em.max(x, 2)
-    with pytest.raises(TypeError, match="max"):
-        em.max(x, x)
     with pytest.raises(TypeError, match="min"):
         em.min(x, (0, 1))
     with pytest.raises(IndexError, match="argmax"):
@@ -358,3 +356,11 @@ def test_norm_double_backward(p):
         return n * n
 
     em.autograd.gradgradcheck(squared_norm, (x,))
+
+
+def test_max_min_of_two_tensors_are_elementwise():
+    a = em.tensor([1.0, 5.0, -2.0])
+    b = em.tensor([3.0, 4.0, -1.0])
+    assert em.max(a, b).tolist() == [3.0, 5.0, -1.0]
+    assert em.min(a, b).tolist() == [1.0, 4.0, -2.0]
+    assert a.where(a > 0, b).tolist() == [1.0, 5.0, -1.0]

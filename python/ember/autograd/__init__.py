@@ -8,8 +8,18 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
-    "Context", "Function", "Node", "backward", "grad", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck",
+    "Context",
+    "Function",
+    "GradcheckError",
+    "Node",
+    "backward",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
 ]
 
 

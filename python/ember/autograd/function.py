@@ -61,7 +61,6 @@ class Context:
 
     @property
     def saved_tensors(self) -> tuple:
-        from ..tensor import Tensor
 
         if self._freed:
             raise RuntimeError(
@@ -115,7 +114,7 @@ class Node:
     reduce a broadcast gradient back to the argument's shape.
     """
 
-    __slots__ = ("ctx", "next_edges", "input_meta", "pre_hooks", "output_ids", "__weakref__")
+    __slots__ = ("__weakref__", "ctx", "input_meta", "next_edges", "output_ids", "pre_hooks")
     function = None  # the Function subclass, set on each per-Function node type
 
     def __init__(self, ctx, next_edges, input_meta):

@@ -20,7 +20,7 @@ _DTYPE_ALIASES = {
 }
 
 
-def parse_dtype(dtype) -> "_C.DType":
+def parse_dtype(dtype) -> _C.DType:
     """A DType from a DType, a Python type, a numpy dtype or a name."""
     if isinstance(dtype, _C.DType):
         return dtype
@@ -33,7 +33,7 @@ def parse_dtype(dtype) -> "_C.DType":
     raise TypeError(f"unsupported dtype {dtype!r} (float32, float64, int64, int32, bool)")
 
 
-def parse_device(device) -> "_C.Device":
+def parse_device(device) -> _C.Device:
     """A Device from a Device, 'cpu', 'cuda', 'cuda:N' or an int (a CUDA index)."""
     if isinstance(device, _C.Device):
         return device

@@ -17,7 +17,6 @@ from collections import namedtuple
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import parse_dtype
 from .shape import permute, reshape
 
 __all__ = [
@@ -101,24 +100,6 @@ def _dim_arg(dim, op: str) -> int:
     return _as_int(dim, op, "dim must be an int")
 
 
-class _Cast(Function):
-    """A dtype cast for the `dtype=` arguments; the gradient is cast back."""
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        ctx.input_dtype = x.dtype
-        return x._data.to(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _cast(grad, ctx.input_dtype), None
-
-
-def _cast(x: Tensor, dtype) -> Tensor:
-    dtype = parse_dtype(dtype)
-    return x if dtype == x.dtype else _Cast.apply(x, dtype)
-
-
 # ---------------------------------------------------------------- sum, mean, prod
 
 
@@ -151,7 +132,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "sum")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return Sum.apply(x, dims, keepdim)
 
 
@@ -201,7 +182,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "mean")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return Mean.apply(x, dims, keepdim)
 
 
@@ -254,7 +235,7 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     dims = _dims_arg(dim, x, "prod")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return Prod.apply(x, dims, keepdim)
 
 
@@ -295,38 +276,20 @@ class MaxMinDim(Function):
         if not ctx.keepdim and len(ctx.shape):
             index = index.unsqueeze(ctx.dim)
         g = _restore_reduced(grad_values, ctx.shape, [ctx.dim], ctx.keepdim)
-        return _ScatterDim.apply(g, index, ctx.dim, list(ctx.shape)), None, None, None
+        from ..creation import zeros
+        from .index import scatter_add
 
-
-class _ScatterDim(Function):
-    """Adds src into zeros(shape) at `index` along `dim` (max/min's gradient)."""
-
-    @staticmethod
-    def forward(ctx, src, index, dim, shape):
-        ctx.index, ctx.dim = index, dim
-        return _C.scatter_add_dim(src._data, index, dim, shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _GatherDim.apply(grad, ctx.index, ctx.dim), None, None, None
-
-
-class _GatherDim(Function):
-    @staticmethod
-    def forward(ctx, x, index, dim):
-        ctx.index, ctx.dim, ctx.shape = index, dim, list(x.shape)
-        return _C.gather_dim(x._data, index, dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _ScatterDim.apply(grad, ctx.index, ctx.dim, ctx.shape), None, None
+        index = Tensor._make(index, False, None, 0)
+        grad_x = scatter_add(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g)
+        return grad_x, None, None, None
 
 
 def _extreme(x, dim, keepdim, is_max, op):
     _check_tensor(x, op)
     if isinstance(dim, Tensor):
-        raise TypeError(f"{op}: the elementwise {op}imum of two tensors is "
-                        f"ember.{op}imum, not ember.{op}")
+        from . import elementwise
+
+        return (elementwise.maximum if is_max else elementwise.minimum)(x, dim)
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}: keepdim=True needs a dim")
@@ -612,7 +575,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"norm: p must be a number or 'fro', got {p!r}")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return Norm.apply(x, float(p), dims, keepdim)
 
 
@@ -709,7 +672,7 @@ def softmax(x: Tensor, dim=None, dtype=None) -> Tensor:
     """
     dim = _softmax_dim(x, dim, "softmax")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return Softmax.apply(x, dim)
 
 
@@ -726,7 +689,7 @@ def log_softmax(x: Tensor, dim=None, dtype=None) -> Tensor:
     """
     dim = _softmax_dim(x, dim, "log_softmax")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return LogSoftmax.apply(x, dim)
 
 
@@ -759,5 +722,5 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     _check_tensor(x, "cumsum")
     dim = _dim_arg(dim, "cumsum")
     if dtype is not None:
-        x = _cast(x, dtype)
+        x = x.to(dtype)
     return CumSum.apply(x, dim, False)

@@ -9,7 +9,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import shape_arg
 
-__all__ = ["reshape", "view", "flatten", "unflatten", "permute", "transpose", "swapaxes", "t", "movedim", "squeeze", "unsqueeze", "expand", "broadcast_to", "broadcast_shapes", "broadcast_tensors", "narrow", "select"]
+__all__ = ["broadcast_shapes", "broadcast_tensors", "broadcast_to", "expand", "flatten", "movedim", "narrow", "permute", "reshape", "select", "squeeze", "swapaxes", "t", "transpose", "unflatten", "unsqueeze", "view"]
 
 
 def _as_view(out: Tensor, base: Tensor) -> Tensor:
