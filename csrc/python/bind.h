@@ -56,6 +56,7 @@ void bind_linalg(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_index(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_optim(py::module_& m);
 
 }  // namespace python
 }  // namespace ember

@@ -42,4 +42,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_index(m);
   bind_nn(m);
+  bind_optim(m);
 }

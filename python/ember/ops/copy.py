@@ -24,27 +24,36 @@ class _To(Function):
         return to(grad, ctx.device, ctx.dtype), None, None
 
 
-def to(x: Tensor, *args, non_blocking: bool = False, copy: bool = False, dtype=None, device=None):
-    """Converts to another dtype and/or device (differentiable).
-
-    Args:
-        x: the tensor.
-        *args: a dtype, a device (str or ember.device), both, or a tensor
-            whose dtype and device to match.
-        copy: return a new tensor even when nothing changes.
-
-    Returns:
-        x itself when nothing changes and copy is False.
-    """
+def _parse_to_args(args, kwargs):
+    """(dtype, device) from to()'s arguments: a dtype, a device, both, or a
+    tensor to match; `dtype=`/`device=` keywords; None where not given."""
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
-        elif isinstance(a, _C.DType) or (isinstance(a, type) or a in (float, int, bool)):
+        elif isinstance(a, _C.DType) or a in (float, int, bool):
             dtype = a
         elif a is not None:
             device = a
     dtype = parse_dtype(dtype) if dtype is not None else None
     device = parse_device(device) if device is not None else None
+    return dtype, device
+
+
+def to(x: Tensor, *args, non_blocking: bool = False, copy: bool = False, **kwargs):
+    """Converts to another dtype and/or device (differentiable).
+
+    Args:
+        x: the tensor.
+        *args: a dtype, a device (str or ember.device), both, or a tensor
+            whose dtype and device to match; or dtype=/device= keywords.
+        non_blocking: accepted for PyTorch compatibility (copies are synchronous).
+        copy: return a new tensor even when nothing changes.
+
+    Returns:
+        x itself when nothing changes and copy is False.
+    """
+    dtype, device = _parse_to_args(args, kwargs)
     if dtype is not None and dtype == x.dtype:
         dtype = None
     if device is not None and device == x.device:
