@@ -7,7 +7,9 @@ from __future__ import annotations
 from ..ops.conv import (
     adaptive_avg_pool2d,
     avg_pool2d,
+    conv1d,
     conv2d,
+    conv_transpose2d,
     max_pool2d,
 )
 
@@ -30,6 +32,9 @@ from ..ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
+
+# kl_div (in Tensor ops, beside the loss modules)
+from .loss import kl_div
 
 # normalisation and dropout
 from ..ops.norm import batch_norm, dropout, group_norm, layer_norm

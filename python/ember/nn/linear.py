@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from .. import creation
-from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import functional as F
+from . import init
 from .module import Module
 from .parameter import Parameter
 
@@ -31,8 +31,8 @@ class Linear(Module):
         bias: learn an additive bias.
         device, dtype: where and how to create the parameters.
 
-    Weight and bias start uniform in [-1/sqrt(in_features), 1/sqrt(in_features)],
-    PyTorch's default.
+    PyTorch's default initialisation: the weight kaiming_uniform_ with a=sqrt(5)
+    (uniform in +-1/sqrt(in_features)) and the bias uniform in +-1/sqrt(in_features).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
@@ -49,11 +49,11 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        with no_grad():
-            for p in (self.weight, self.bias):
-                if p is not None:
-                    p.copy_(creation.uniform(-bound, bound, tuple(p.shape), dtype=p.dtype))
+        """Re-draws the weight and bias with PyTorch's default initialisation."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)

@@ -1,8 +1,10 @@
-"""Convolution and pooling: conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+"""Convolution and pooling: conv1d, conv2d, conv_transpose2d, max_pool2d,
+avg_pool2d, adaptive_avg_pool2d.
 
 conv2d's gradients come from dedicated C++ kernels (GEMM + col2im). Each of
 those gradients is itself a Function whose backward is again a convolution
-or a convolution gradient, so double backward works. The average poolings
+or a convolution gradient, so double backward works. conv1d is conv2d over
+a height-1 image; conv_transpose2d is conv2d's input gradient (its adjoint). The average poolings
 are linear, so their backward's backward is the pooling itself.
 """
 
@@ -16,7 +18,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose2d",
+           "max_pool2d"]
 
 IntOrPair = int | Sequence[int]
 
@@ -180,6 +183,163 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     if input.ndim == 3:
         return Conv2d.apply(input.unsqueeze(0), weight, bias, args).squeeze(0)
     return Conv2d.apply(input, weight, bias, args)
+
+
+def _single(op: str, name: str, value) -> int:
+    """An int or a 1-sequence of ints as an int."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"{op}: {name} must be an int or a tuple of 1 int, got {value!r}")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+           dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation) over NCL sequences.
+
+    Runs as conv2d on a height-1 image, so it shares conv2d's kernels and gradients.
+
+    Args:
+        input: (N, C, L), or unbatched (C, L).
+        weight: (out_channels, C / groups, kL).
+        bias: optional (out_channels,).
+        stride: positive int.
+        padding: int, 'valid' or 'same' (needs stride 1).
+        dilation: positive int.
+        groups: input and output channels are split into this many groups.
+
+    Returns:
+        (N, out_channels, L_out), or (out_channels, L_out) for an unbatched input.
+
+    Example:
+        >>> F.conv1d(em.randn(4, 3, 50), em.randn(8, 3, 5), padding=2).shape
+        ember.Size([4, 8, 50])
+    """
+    _check_tensor("conv1d", "input", input)
+    _check_tensor("conv1d", "weight", weight)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{list(input.shape)}")
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: expected a 3-D weight, got shape {list(weight.shape)}")
+    stride = _single("conv1d", "stride", stride)
+    dilation = _single("conv1d", "dilation", dilation)
+    if isinstance(padding, str):
+        if padding == "same" and stride != 1:
+            raise ValueError(f"conv1d: padding='same' needs stride 1, got stride {stride}")
+        pad2 = padding
+    else:
+        pad2 = (0, _single("conv1d", "padding", padding))
+    try:
+        out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, stride), pad2,
+                     (1, dilation), groups)
+    except (ValueError, TypeError) as e:
+        raise type(e)(str(e).replace("conv2d", "conv1d")) from None
+    return out.squeeze(-2)
+
+
+class ConvTranspose2d(Function):
+    """conv_transpose2d(x, w) is conv2d's input gradient for grad = x; its
+    gradients are conv2d (for x) and conv2d's weight gradient (for w)."""
+
+    @staticmethod
+    def forward(ctx, x, w, output_shape, args):
+        ctx.save_for_backward(x, w)
+        ctx.args = args
+        placeholder = _C.empty(output_shape, w._data.dtype, w._data.device)
+        return _C.conv2d_backward(x._data, placeholder, w._data, *args.raw(), True, False,
+                                  False)[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_x = Conv2d.apply(grad, w, None, ctx.args) if need_x else None
+        grad_w = _ConvGradWeight.apply(x, grad, list(w.shape), ctx.args) if need_w else None
+        return grad_x, grad_w, None, None
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: IntOrPair = 1, padding: IntOrPair = 0,
+                     output_padding: IntOrPair = 0, groups: int = 1,
+                     dilation: IntOrPair = 1) -> Tensor:
+    """2-D transposed convolution (the adjoint of conv2d in its input).
+
+    H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1,
+    and likewise for W.
+
+    Args:
+        input: (N, C_in, H, W), or unbatched (C_in, H, W).
+        weight: (C_in, out_channels / groups, kH, kW).
+        bias: optional (out_channels,).
+        stride: int or (sH, sW), positive.
+        padding: int or (pH, pW): dilation * (k - 1) - padding zeros pad each side.
+        output_padding: int or (oH, oW), extra size on the bottom/right; smaller
+            than stride or dilation.
+        groups: input and output channels are split into this many groups.
+        dilation: int or (dH, dW), positive.
+
+    Returns:
+        (N, out_channels, H_out, W_out), or (out_channels, H_out, W_out).
+
+    Example:
+        >>> F.conv_transpose2d(em.randn(1, 8, 5, 5), em.randn(8, 3, 3, 3), stride=2).shape
+        ember.Size([1, 3, 11, 11])
+    """
+    op = "conv_transpose2d"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "weight", weight)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+        raise TypeError(f"{op}: groups must be an int, got {groups!r}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"shape {list(input.shape)}")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D weight, got shape {list(weight.shape)}")
+    if input.dtype != weight.dtype or bias is not None and bias.dtype != input.dtype:
+        raise TypeError(f"{op}: input ({input.dtype}), weight ({weight.dtype}) and bias "
+                        f"({None if bias is None else bias.dtype}) must share a dtype")
+    stride, padding = _pair(op, "stride", stride), _pair(op, "padding", padding)
+    dilation, out_pad = _pair(op, "dilation", dilation), _pair(op, "output_padding",
+                                                                output_padding)
+    groups = int(groups)
+    if groups <= 0:
+        raise ValueError(f"{op}: groups must be positive, got {groups}")
+    if min(stride) <= 0 or min(dilation) <= 0:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride {stride}, "
+                         f"dilation {dilation}")
+    if min(padding) < 0 or min(out_pad) < 0:
+        raise ValueError(f"{op}: padding and output_padding must be non-negative, got padding "
+                         f"{padding}, output_padding {out_pad}")
+    if any(o >= max(s, d) for o, s, d in zip(out_pad, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {out_pad} must be smaller than either stride "
+                         f"{stride} or dilation {dilation}")
+    batched = input if input.ndim == 4 else input.unsqueeze(0)
+    if batched.shape[1] != weight.shape[0]:
+        raise ValueError(f"{op}: input of shape {list(input.shape)} has {batched.shape[1]} "
+                         f"channels, but weight of shape {list(weight.shape)} expects "
+                         f"{weight.shape[0]}")
+    if weight.shape[0] % groups:
+        raise ValueError(f"{op}: weight's {weight.shape[0]} input channels are not divisible "
+                         f"by groups={groups}")
+    out_channels = weight.shape[1] * groups
+    if bias is not None and list(bias.shape) != [out_channels]:
+        raise ValueError(f"{op}: bias must have shape [{out_channels}], got "
+                         f"{list(bias.shape)}")
+    size = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in
+            zip(batched.shape[2:], stride, padding, dilation, weight.shape[2:], out_pad)]
+    if min(size) <= 0:
+        raise ValueError(f"{op}: input of shape {list(input.shape)} with weight "
+                         f"{list(weight.shape)} gives a non-positive output size {size}")
+    args = _ConvArgs(stride, [padding[0], padding[1], padding[0], padding[1]], dilation, groups)
+    out = ConvTranspose2d.apply(batched, weight, [batched.shape[0], out_channels, *size], args)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out if input.ndim == 4 else out.squeeze(0)
 
 
 # ---------------------------------------------------------------- pooling
