@@ -24,6 +24,8 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
 
 __all__ = [
+    "ELU",
+    "GELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
@@ -36,10 +38,8 @@ __all__ = [
     "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
-    "ELU",
     "Embedding",
     "Flatten",
-    "GELU",
     "GroupNorm",
     "Identity",
     "KLDivLoss",

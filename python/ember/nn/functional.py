@@ -33,11 +33,11 @@ from ..ops.loss import (
     smooth_l1_loss,
 )
 
-# kl_div (in Tensor ops, beside the loss modules)
-from .loss import kl_div
-
 # normalisation and dropout
 from ..ops.norm import batch_norm, dropout, group_norm, layer_norm
 
 # softmax family (reductions)
 from ..ops.reduce import log_softmax, softmax
+
+# kl_div (in Tensor ops, beside the loss modules)
+from .loss import kl_div
