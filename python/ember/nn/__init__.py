@@ -7,16 +7,29 @@ from .linear import Flatten, Identity, Linear, Unflatten
 from .module import Module
 from .normalization import LayerNorm
 from .parameter import Buffer, Parameter
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "Buffer",
     "Dropout",
     "Flatten",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
     "Identity",
     "LayerNorm",
     "Linear",
     "Module",
+    "MultiheadAttention",
     "Parameter",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "functional",
 ]

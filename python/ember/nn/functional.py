@@ -36,3 +36,6 @@ from ..ops.norm import batch_norm, dropout, group_norm, layer_norm
 
 # softmax family (reductions)
 from ..ops.reduce import log_softmax, softmax
+
+# attention
+from .transformer import scaled_dot_product_attention
