@@ -14,9 +14,8 @@ import inspect
 import math
 import time
 
-import numpy as np
-
 import ember as em
+import numpy as np
 from ember import nn
 from ember.nn import functional as F
 

@@ -35,7 +35,7 @@ def _compare_grads(emod, tmod, pairs, atol=1e-10):
                                    ((2, 1, 5, 8), (2, 1, 5, 8), (2, 1, 5, 8))])
 def test_sdpa_matches_torch(mask, shape):
     torch = pytest.importorskip("torch")
-    qs, ks, vs = shape
+    qs, ks, _vs = shape
     q, k, v = (rng.standard_normal(s) for s in shape)
     L, S = qs[-2], ks[-2]
     kwargs_e, kwargs_t = {}, {}
@@ -81,19 +81,19 @@ def test_sdpa_scale_and_errors():
 
 
 MHA_CONFIGS = [
-    dict(),
-    dict(batch_first=True),
-    dict(bias=False),
-    dict(kdim=5, vdim=3),
-    dict(unbatched=True),
-    dict(attn_mask="bool"),
-    dict(attn_mask="float", average_attn_weights=False),
-    dict(attn_mask="bool3d"),
-    dict(key_padding_mask="bool", batch_first=True),
-    dict(key_padding_mask="float", attn_mask="float"),
-    dict(key_padding_mask="bool", attn_mask="bool", unbatched=True),
-    dict(need_weights=False, attn_mask="bool"),
-    dict(is_causal=True, self_attention=True),
+    {},
+    {"batch_first": True},
+    {"bias": False},
+    {"kdim": 5, "vdim": 3},
+    {"unbatched": True},
+    {"attn_mask": "bool"},
+    {"attn_mask": "float", "average_attn_weights": False},
+    {"attn_mask": "bool3d"},
+    {"key_padding_mask": "bool", "batch_first": True},
+    {"key_padding_mask": "float", "attn_mask": "float"},
+    {"key_padding_mask": "bool", "attn_mask": "bool", "unbatched": True},
+    {"need_weights": False, "attn_mask": "bool"},
+    {"is_causal": True, "self_attention": True},
 ]
 
 
@@ -219,8 +219,8 @@ def test_multihead_attention_bad_inputs():
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
     torch = pytest.importorskip("torch")
-    kw = dict(dim_feedforward=16, dropout=0.1, activation=activation, batch_first=batch_first,
-              norm_first=norm_first)
+    kw = {"dim_feedforward": 16, "dropout": 0.1, "activation": activation, "batch_first": batch_first,
+              "norm_first": norm_first}
     tmod = torch.nn.TransformerEncoderLayer(8, 2, **kw).double().eval()
     emod = nn.TransformerEncoderLayer(8, 2, dtype=em.float64, **kw).eval()
     assert [n for n, _ in emod.named_parameters()] == [n for n, _ in tmod.named_parameters()]

@@ -29,15 +29,15 @@ def _flatten(out):
 
 
 LAYER_CONFIGS = [
-    dict(),
-    dict(num_layers=2),
-    dict(bidirectional=True),
-    dict(num_layers=2, bidirectional=True, batch_first=True),
-    dict(batch_first=True, bias=False),
-    dict(unbatched=True, num_layers=2, bidirectional=True),
-    dict(initial_state=True, num_layers=2),
-    dict(initial_state=True, bidirectional=True, batch_first=True),
-    dict(initial_state=True, unbatched=True),
+    {},
+    {"num_layers": 2},
+    {"bidirectional": True},
+    {"num_layers": 2, "bidirectional": True, "batch_first": True},
+    {"batch_first": True, "bias": False},
+    {"unbatched": True, "num_layers": 2, "bidirectional": True},
+    {"initial_state": True, "num_layers": 2},
+    {"initial_state": True, "bidirectional": True, "batch_first": True},
+    {"initial_state": True, "unbatched": True},
 ]
 
 
@@ -151,6 +151,7 @@ def test_torch_state_dict_keys_and_float32():
     out_t, (h_t, c_t) = tmod(torch.tensor(x))
     assert out_e.dtype == em.float32
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-5)
+    np.testing.assert_allclose(_np(h_e), _np(h_t), atol=1e-5)
     np.testing.assert_allclose(_np(c_e), _np(c_t), atol=1e-5)
 
 
@@ -170,6 +171,8 @@ def test_parameter_layout_and_init():
     assert [n for n, _ in nn.LSTMCell(2, 3, bias=False).named_parameters()] == [
         "weight_ih", "weight_hh"]
     assert "bidirectional=True" in repr(m)
+    assert len(m.all_weights) == 4 and m.all_weights[1][0] is m.weight_ih_l0_reverse
+    m.flatten_parameters()
 
 
 def test_output_shapes():

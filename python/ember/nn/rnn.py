@@ -136,6 +136,16 @@ class RNNBase(Module):
     def reset_parameters(self) -> None:
         _uniform_(self.parameters(), self.hidden_size)
 
+    def flatten_parameters(self) -> None:
+        """Kept for PyTorch compatibility: the weights are always used as they are."""
+
+    @property
+    def all_weights(self) -> list:
+        """The parameters grouped per layer and direction, as PyTorch lists them."""
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
+
     def _layer_params(self, layer: int, direction: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         get = self._parameters.get
@@ -447,4 +457,4 @@ class GRUCell(RNNCellBase):
         return h if batched else h.squeeze(0)
 
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
