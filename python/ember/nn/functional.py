@@ -41,3 +41,6 @@ from ..ops.reduce import log_softmax, softmax
 
 # kl_div (in Tensor ops, beside the loss modules)
 from .loss import kl_div
+
+# attention
+from .transformer import scaled_dot_product_attention
