@@ -103,10 +103,10 @@ PLATEAU_METRICS = [1.0, 0.9, 0.9, 0.95, 0.91, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5, 0.6,
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(patience=2),
-    dict(mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs"),
-    dict(patience=1, cooldown=2, min_lr=[0.01, 0.004], factor=0.3),
-    dict(patience=0, threshold=0.1, eps=0.02),
+    {"patience": 2},
+    {"mode": "max", "factor": 0.5, "patience": 1, "threshold": 0.05, "threshold_mode": "abs"},
+    {"patience": 1, "cooldown": 2, "min_lr": [0.01, 0.004], "factor": 0.3},
+    {"patience": 0, "threshold": 0.1, "eps": 0.02},
 ])
 def test_reduce_on_plateau_matches_pytorch(kwargs):
     torch = pytest.importorskip("torch")

@@ -40,7 +40,7 @@ def ember_trajectory(cls, kwargs, steps=STEPS, dtype=em.float64, groups=None):
     out = []
     for _ in range(steps):
         ember_step(opt, w, b, dtype)
-        out.append((w.numpy().copy(), b.numpy().copy()))
+        out.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
     return out
 
 
@@ -68,28 +68,28 @@ def assert_same_trajectory(ours, theirs, rtol=1e-9, atol=1e-11):
 
 
 CASES = [
-    ("SGD", dict(lr=0.05)),
-    ("SGD", dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.1)),
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
-    ("SGD", dict(lr=0.01, momentum=0.5, maximize=True)),
-    ("SGD", dict()),
-    ("Adam", dict(lr=0.05)),
-    ("Adam", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.1)),
-    ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.05, maximize=True)),
-    ("Adam", dict()),
-    ("AdamW", dict(lr=0.05)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.3, amsgrad=True)),
-    ("AdamW", dict(lr=0.05, betas=(0.5, 0.99), eps=1e-6, maximize=True)),
-    ("RMSprop", dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9)),
-    ("RMSprop", dict(lr=0.01, centered=True)),
-    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, alpha=0.9)),
-    ("RMSprop", dict(lr=0.01, maximize=True)),
-    ("Adagrad", dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6, maximize=True)),
+    ("SGD", {"lr": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.01, "momentum": 0.5, "maximize": True}),
+    ("SGD", {}),
+    ("Adam", {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.05, "maximize": True}),
+    ("Adam", {}),
+    ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05, "betas": (0.5, 0.99), "eps": 1e-6, "maximize": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1, "alpha": 0.9}),
+    ("RMSprop", {"lr": 0.01, "maximize": True}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True}),
 ]
 
 
@@ -103,7 +103,7 @@ def test_trajectory_matches_pytorch(name, kwargs):
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_float32_trajectory_matches_pytorch(name):
     torch = pytest.importorskip("torch")
-    kwargs = dict(lr=0.01, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.01)
+    kwargs = {"lr": 0.01, "momentum": 0.9} if name in ("SGD", "RMSprop") else {"lr": 0.01}
     ours = ember_trajectory(getattr(em.optim, name), kwargs, dtype=em.float32)
     theirs = torch_trajectory(torch, name, kwargs, dtype="float32")
     assert_same_trajectory(ours, theirs, rtol=1e-4, atol=1e-5)
@@ -125,15 +125,15 @@ def test_per_group_options_match_pytorch():
     def groups(w, b):
         return [{"params": [w], "lr": 0.02, "momentum": 0.5}, {"params": [b]}]
 
-    kwargs = dict(lr=0.1, momentum=0.9, weight_decay=0.01)
+    kwargs = {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}
     ours = ember_trajectory(em.optim.SGD, kwargs, groups=groups)
     assert_same_trajectory(ours, torch_trajectory(torch, "SGD", kwargs, groups=groups))
 
     def adam_groups(w, b):
         return [{"params": [w], "betas": (0.5, 0.9), "amsgrad": True}, {"params": [b]}]
 
-    ours = ember_trajectory(em.optim.Adam, dict(lr=0.05), groups=adam_groups)
-    theirs = torch_trajectory(torch, "Adam", dict(lr=0.05), groups=adam_groups)
+    ours = ember_trajectory(em.optim.Adam, {"lr": 0.05}, groups=adam_groups)
+    theirs = torch_trajectory(torch, "Adam", {"lr": 0.05}, groups=adam_groups)
     assert_same_trajectory(ours, theirs)
 
 
@@ -146,11 +146,11 @@ def test_groups_take_defaults():
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-    ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("AdamW", dict(lr=0.05)),
-    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.9)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.9}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01}),
 ])
 def test_state_dict_round_trip_continues_the_trajectory(name, kwargs):
     cls = getattr(em.optim, name)
@@ -161,16 +161,16 @@ def test_state_dict_round_trip_continues_the_trajectory(name, kwargs):
     for _ in range(10):
         ember_step(opt, w, b)
     saved = copy.deepcopy(opt.state_dict())
-    w2 = em.tensor(w.numpy(), dtype=em.float64, requires_grad=True)
-    b2 = em.tensor(b.numpy(), dtype=em.float64, requires_grad=True)
+    w2 = em.tensor(w.detach().numpy(), dtype=em.float64, requires_grad=True)
+    b2 = em.tensor(b.detach().numpy(), dtype=em.float64, requires_grad=True)
     del opt, w, b
     resumed = cls([w2, b2], lr=123.0)
     resumed.load_state_dict(saved)
     assert resumed.param_groups[0]["lr"] == kwargs["lr"]
     for i in range(10):
         ember_step(resumed, w2, b2)
-        np.testing.assert_allclose(w2.numpy(), straight[10 + i][0], rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(b2.numpy(), straight[10 + i][1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w2.detach().numpy(), straight[10 + i][0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b2.detach().numpy(), straight[10 + i][1], rtol=1e-12, atol=1e-14)
 
 
 def test_state_dict_layout_and_load_copies():
@@ -247,7 +247,7 @@ def test_step_with_closure_returns_loss_and_skips_params_without_grad():
 
     loss = opt.step(closure)
     assert isinstance(loss, em.Tensor)
-    np.testing.assert_array_equal(frozen.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(frozen.detach().numpy(), [1.0, 2.0])
     assert frozen not in opt.state
 
 
@@ -266,7 +266,7 @@ def test_updates_through_non_contiguous_gradients():
     w.grad = em.tensor(W0.T.copy(), dtype=em.float64).t()
     assert not w.grad.is_contiguous()
     em.optim.SGD([w], lr=0.5).step()
-    np.testing.assert_allclose(w.numpy(), W0 * 0.5)
+    np.testing.assert_allclose(w.detach().numpy(), W0 * 0.5)
 
 
 def test_add_param_group_errors():

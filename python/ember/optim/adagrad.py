@@ -37,8 +37,9 @@ class Adagrad(Optimizer):
         _validate.nonnegative("Adagrad", "initial_accumulator_value value",
                               initial_accumulator_value)
         _validate.nonnegative("Adagrad", "epsilon value", eps)
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value,
+                    "maximize": maximize}
         super().__init__(params, defaults)
         # PyTorch creates Adagrad's state eagerly, so state_dict() has it before any step.
         for group in self.param_groups:

@@ -14,16 +14,16 @@ from typing import Any
 from .optimizer import Optimizer
 
 __all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
-    "StepLR",
-    "MultiStepLR",
-    "ExponentialLR",
-    "CosineAnnealingLR",
     "LinearLR",
+    "MultiStepLR",
     "OneCycleLR",
     "ReduceLROnPlateau",
     "SequentialLR",
+    "StepLR",
 ]
 
 
@@ -248,7 +248,7 @@ class CosineAnnealingLR(LRScheduler):
         last_epoch: the index of the last epoch.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
@@ -378,22 +378,22 @@ class OneCycleLR(LRScheduler):
         total = self.total_steps
         if three_phase:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * total) - 1, start_lr="initial_lr",
-                     end_lr="max_lr", start_momentum="max_momentum",
-                     end_momentum="base_momentum"),
-                dict(end_step=float(2 * pct_start * total) - 2, start_lr="max_lr",
-                     end_lr="initial_lr", start_momentum="base_momentum",
-                     end_momentum="max_momentum"),
-                dict(end_step=total - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum"),
+                {"end_step": float(pct_start * total) - 1, "start_lr": "initial_lr",
+                     "end_lr": "max_lr", "start_momentum": "max_momentum",
+                     "end_momentum": "base_momentum"},
+                {"end_step": float(2 * pct_start * total) - 2, "start_lr": "max_lr",
+                     "end_lr": "initial_lr", "start_momentum": "base_momentum",
+                     "end_momentum": "max_momentum"},
+                {"end_step": total - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
+                     "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
             ]
         else:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * total) - 1, start_lr="initial_lr",
-                     end_lr="max_lr", start_momentum="max_momentum",
-                     end_momentum="base_momentum"),
-                dict(end_step=total - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
+                {"end_step": float(pct_start * total) - 1, "start_lr": "initial_lr",
+                     "end_lr": "max_lr", "start_momentum": "max_momentum",
+                     "end_momentum": "base_momentum"},
+                {"end_step": total - 1, "start_lr": "max_lr", "end_lr": "min_lr",
+                     "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
             ]
         max_lrs = _per_group(name, "max_lr", optimizer, max_lr)
         if last_epoch == -1:

@@ -37,8 +37,8 @@ class RMSprop(Optimizer):
         _validate.nonnegative("RMSprop", "momentum value", momentum)
         _validate.nonnegative("RMSprop", "weight_decay value", weight_decay)
         _validate.nonnegative("RMSprop", "alpha value", alpha)
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                    "momentum": momentum, "centered": centered, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _update(self, param: Tensor, grad: Tensor, group: dict[str, Any],
