@@ -295,6 +295,27 @@ def test_workers_keep_order_and_match_serial():
     assert flat(DataLoader(Range(23), batch_size=4, shuffle=True, num_workers=2)) == serial
 
 
+def test_workers_in_order_despite_uneven_fetch_times():
+    class Uneven(Range):
+        def __getitem__(self, i):
+            time.sleep(0.004 * ((i * 7) % 5))
+            return i
+
+    loader = DataLoader(Uneven(30), batch_size=2, num_workers=3, prefetch_factor=3,
+                        persistent_workers=True, pin_memory=True)
+    assert flat(loader) == list(range(30))
+    assert list(DataLoader(Uneven(9), batch_size=None, num_workers=4)) == list(range(9))
+
+
+def test_worker_seeds_distinct_per_worker():
+    class Seeds(Range):
+        def __getitem__(self, i):
+            return get_worker_info().seed
+
+    seeds = flat(DataLoader(Seeds(4), batch_size=1, num_workers=2))
+    assert seeds[0] != seeds[1] and seeds[0] == seeds[2]
+
+
 def test_workers_iterable_sharded_by_worker_info():
     loader = DataLoader(Stream(10), batch_size=2, num_workers=2)
     got = flat(loader)
@@ -373,6 +394,7 @@ def test_worker_error_reraised_with_traceback():
                 raise KeyError("broken sample")
             return i
 
+    before = len(_worker_threads())
     it = iter(DataLoader(Bad(10), batch_size=2, num_workers=2))
     assert next(it).tolist() == [0, 1] and next(it).tolist() == [2, 3]
     with pytest.raises(KeyError, match="worker thread") as info:
@@ -389,7 +411,7 @@ def test_worker_error_reraised_with_traceback():
         list(DataLoader(BadStream(), batch_size=1, num_workers=1))
     with pytest.raises(ZeroDivisionError, match="worker_init_fn"):
         list(DataLoader(Range(4), num_workers=2, worker_init_fn=lambda w: 1 / 0))
-    assert not _worker_threads()
+    assert len(_worker_threads()) == before
 
 
 # ------------------------------------------------------------------ transforms

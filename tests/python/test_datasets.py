@@ -123,6 +123,8 @@ def test_fashion_mnist_real_files(no_env):
     img, label = test[0]
     assert img.dtype == np.uint8 and 0 <= label < 10 and img.max() > 0
     assert test.classes[9] == "Ankle boot"
+    train = FashionMNIST(train=True)
+    assert len(train) == 60000 and train.targets.shape == (60000,)
 
 
 def write_cifar(folder, names, n=4, seed=0):

@@ -294,7 +294,7 @@ def _iterable_worker(shared: _Shared, wid: int, out: queue.Queue) -> None:
 class _SingleThreadIter:
     """num_workers=0: fetch and collate in the calling thread."""
 
-    def __init__(self, loader: DataLoader, base_seed: int):
+    def __init__(self, loader: DataLoader):
         self._gen = loader._serial_batches()
 
     def __iter__(self):
@@ -556,7 +556,7 @@ class DataLoader:
         # whatever num_workers is.
         base_seed = _seed_from_ember()
         if self.num_workers == 0:
-            return _SingleThreadIter(self, base_seed)
+            return _SingleThreadIter(self)
         return _ThreadedIter(self, base_seed)
 
     def __len__(self) -> int:
