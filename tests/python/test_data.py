@@ -341,6 +341,16 @@ def test_worker_init_fn_and_info():
     assert get_worker_info() is None
 
 
+def test_workers_use_one_kernel_thread_and_leave_main_alone():
+    class Threads(Range):
+        def __getitem__(self, i):
+            return em.get_num_threads()
+
+    main = em.get_num_threads()
+    assert flat(DataLoader(Threads(4), batch_size=2, num_workers=2)) == [1, 1, 1, 1]
+    assert em.get_num_threads() == main
+
+
 def test_prefetch_overlaps_consumer():
     delay, n, step = 0.02, 12, 0.02
     ds = Range(n, delay=delay)

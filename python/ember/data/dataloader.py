@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import creation
-from .._C import DType
+from .._C import DType, set_num_threads
 from ..ops.index import stack
 from ..tensor import Tensor
 from .dataset import Dataset, IterableDataset
@@ -214,6 +214,10 @@ class _Shared:
         self.results: dict[int, object] = {}
 
     def enter_worker(self, wid: int) -> _ExceptionWrapper | None:
+        # One kernel thread per worker, as PyTorch's workers do: the OpenMP count is per
+        # calling thread, and each worker's own thread team would otherwise oversubscribe
+        # the cores the training step is using.
+        set_num_threads(1)
         _worker_local.info = WorkerInfo(wid, self.num_workers, self.base_seed + wid,
                                         self.dataset)
         if self.worker_init_fn is not None:
@@ -438,6 +442,8 @@ class DataLoader:
         persistent_workers: accepted (requires num_workers > 0); threads are cheap to start,
             so each epoch starts fresh worker threads and calls worker_init_fn again.
         worker_init_fn: called as worker_init_fn(worker_id) in each worker thread first.
+            Each worker thread runs ember kernels on one thread (set_num_threads(1) there,
+            as PyTorch does in its workers), leaving the other cores to the main thread.
 
     Example:
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
