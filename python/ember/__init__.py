@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import builtins
 
-from . import _C, autograd, backends, cuda, nn
-from . import optim
+from . import _C, autograd, backends, cuda, data, nn, optim
 from ._C import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
