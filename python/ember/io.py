@@ -116,7 +116,7 @@ def _serialize(obj: Any) -> bytes:
     offset = 0
     for name, tensor in encoder.tensors.items():
         code, npdtype = _TO_SAFETENSORS[tensor.dtype]
-        array = np.ascontiguousarray(tensor.detach().cpu()._data.numpy(), dtype=npdtype)
+        array = np.asarray(tensor.detach().cpu()._data.numpy(), dtype=npdtype, order="C")
         data = array.tobytes()
         header[name] = {"dtype": code, "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(data)]}

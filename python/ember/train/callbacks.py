@@ -335,11 +335,13 @@ class CSVLogger(Callback):
         self._file = None
         self._writer = None
         self._keys: list[str] | None = None
+        self._write_header = True
 
     def on_train_begin(self, logs=None) -> None:
         has_rows = (self.append and os.path.exists(self.filename)
                     and os.path.getsize(self.filename) > 0)
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        # Held open across epochs so each row is appended and flushed as it arrives.
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._keys = None
         self._write_header = not has_rows
         self._writer = None
