@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 
-from . import _C, autograd, backends, cuda, data, nn, optim
+from . import _C, autograd, backends, cuda, data, nn, optim, train
 from ._C import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
@@ -41,6 +41,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .io import load, save
 from .memory import empty_cache, memory_stats
 from .ops.conv import *
 from .ops.copy import clone
