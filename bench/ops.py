@@ -17,9 +17,10 @@ import platform
 import statistics
 import time
 
+import numpy as np
+
 import ember as em
 import ember.nn.functional as F
-import numpy as np
 
 try:
     import torch

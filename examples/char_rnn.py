@@ -14,8 +14,9 @@ import inspect
 import math
 import time
 
-import ember as em
 import numpy as np
+
+import ember as em
 from ember import nn
 from ember.nn import functional as F
 

@@ -1,7 +1,8 @@
 """Shared pytest fixtures: the devices to test on, and PyTorch when installed."""
 
-import ember as em
 import pytest
+
+import ember as em
 
 DEVICES = ["cpu"] + (["cuda"] if em.cuda.is_available() else [])
 

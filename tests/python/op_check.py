@@ -11,8 +11,9 @@ the gradient check); anything else is passed through unchanged.
 
 from __future__ import annotations
 
-import ember as em
 import numpy as np
+
+import ember as em
 
 try:
     import torch

@@ -2,9 +2,10 @@
 need_weights, kdim/vdim, batch_first, unbatched) and the Transformer encoder
 against PyTorch with identical weights, plus ember-only behaviour and errors."""
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 from ember.nn import functional as F
 

@@ -1,10 +1,11 @@
 """The autograd engine: accumulation, broadcasting, retain/create graph,
 hooks, grad(), gradcheck, no_grad, and the errors it must raise."""
 
-import ember as em
 import numpy as np
 import pytest
 from op_check import rand
+
+import ember as em
 
 
 def test_gradient_accumulates_into_leaves():

@@ -3,11 +3,12 @@ gradcheck (double backward where supported), PyTorch comparisons, bad inputs."""
 
 import math
 
-import ember as em
-import ember.nn.functional as F
 import numpy as np
 import pytest
 from op_check import check_op, rand
+
+import ember as em
+import ember.nn.functional as F
 
 
 def _pair(v):

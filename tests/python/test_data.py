@@ -5,9 +5,10 @@ import collections
 import threading
 import time
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember.data import (
     BatchSampler,
     ConcatDataset,

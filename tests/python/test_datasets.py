@@ -5,9 +5,10 @@ import gzip
 import os
 import pickle
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember.data import DataLoader, transforms
 from ember.data.datasets import CIFAR10, MNIST, Digits, FashionMNIST, read_idx
 

@@ -4,10 +4,11 @@ forms, promotion, and the errors bad input must raise."""
 
 import math
 
-import ember as em
 import numpy as np
 import pytest
 from op_check import assert_close, check_op, rand
+
+import ember as em
 
 erf = np.vectorize(math.erf, otypes=[np.float64])
 

@@ -1,11 +1,12 @@
 """Joining, splitting and indexing ops: forward against numpy, gradients by
 gradcheck, comparisons with PyTorch, and the errors bad input must raise."""
 
-import ember as em
-import ember.nn.functional as F
 import numpy as np
 import pytest
 from op_check import assert_close, check_op, rand, rng
+
+import ember as em
+import ember.nn.functional as F
 
 
 def ints(high, *shape):

@@ -3,9 +3,10 @@ clipping, parameter vectors), against PyTorch where it has the thing."""
 
 import math
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 from ember.nn import init
 

@@ -6,9 +6,10 @@ import os
 import struct
 from collections import OrderedDict
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 
 ALL_DTYPES = [em.float32, em.float64, em.int64, em.int32, em.bool]
 

@@ -4,9 +4,10 @@ ember-only behaviour and bad-input errors."""
 
 from collections import OrderedDict
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
 from ember.nn import functional as F

@@ -1,11 +1,12 @@
 """matmul, mm, bmm, dot and F.linear: forward against numpy, gradients by
 gradcheck (double backward too), PyTorch comparisons, and bad inputs."""
 
-import ember as em
-import ember.nn.functional as F
 import numpy as np
 import pytest
 from op_check import check_op, rand
+
+import ember as em
+import ember.nn.functional as F
 
 MATMUL_SHAPES = [
     ((7,), (7,)),

@@ -2,11 +2,12 @@
 (weights, ignore_index, label smoothing, every reduction), and the errors
 bad arguments raise."""
 
-import ember as em
-import ember.nn.functional as F
 import numpy as np
 import pytest
 from op_check import check_op, rand
+
+import ember as em
+import ember.nn.functional as F
 
 rng = np.random.default_rng(99)
 REDUCTIONS = ["mean", "sum", "none"]

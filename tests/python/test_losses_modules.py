@@ -1,9 +1,10 @@
 """Loss modules and F.kl_div against PyTorch (values and input gradients), the
 legacy size_average/reduce flags, state_dict keys and bad-input errors."""
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 from ember.autograd.gradcheck import gradcheck
 from ember.nn import functional as F

@@ -3,8 +3,9 @@ cycling, state_dict round trips, and errors for bad arguments."""
 
 import math
 
-import ember as em
 import pytest
+
+import ember as em
 from ember.optim import lr_scheduler as ls
 
 STEPS = 35

@@ -1,9 +1,10 @@
 """nn.Module's contract: registration, iteration, state_dict round trips and
 errors, modes, devices and dtypes, hooks, repr."""
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 
 

@@ -2,11 +2,12 @@
 gradients by gradcheck, PyTorch agreement (running statistics included),
 dropout's seeding and statistics, and the errors bad arguments raise."""
 
-import ember as em
-import ember.nn.functional as F
 import numpy as np
 import pytest
 from op_check import check_op, rand
+
+import ember as em
+import ember.nn.functional as F
 
 
 def np_batch_norm(x, mean, var, weight=None, bias=None, eps=1e-5):

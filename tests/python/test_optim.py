@@ -3,9 +3,10 @@ matters), parameter groups, state_dict round trips, the base-class contract and 
 
 import copy
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 
 STEPS = 25
 rng = np.random.default_rng(0)

@@ -3,10 +3,11 @@ by gradcheck, comparisons with PyTorch, empty inputs and bad arguments."""
 
 from __future__ import annotations
 
-import ember as em
 import numpy as np
 import pytest
 from op_check import assert_close, check_op, rand
+
+import ember as em
 
 SHAPES_DIMS = [
     ((7,), None), ((7,), 0), ((1, 5), 1), ((4, 1, 3), (0, 2)), ((3, 5, 2), -1),

@@ -4,9 +4,10 @@ parameter layout, initialisation, dropout, errors and a short training run."""
 
 import math
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember import nn
 
 rng = np.random.default_rng(7)

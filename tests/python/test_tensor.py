@@ -3,9 +3,10 @@ repr, threads, memory statistics, devices, and bad input."""
 
 import pickle
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 
 
 def test_tensor_from_data_infers_dtypes():

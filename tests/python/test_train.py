@@ -9,9 +9,10 @@ import io
 import math
 import os
 
-import ember as em
 import numpy as np
 import pytest
+
+import ember as em
 from ember.train import (
     Callback,
     CSVLogger,
