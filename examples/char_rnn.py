@@ -1,17 +1,16 @@
 """A character-level LSTM language model trained on Python's own standard library.
 
-    python examples/char_rnn.py --steps 400 --seq-len 32 --hidden 128 --lr 2.0
+    python examples/char_rnn.py --steps 400 --seq-len 32 --hidden 128 --lr 0.005
 
 Reads the source of a few standard-library modules, trains an LSTM to predict
-the next character with plain SGD and gradient-norm clipping, prints the loss
-as it falls, then samples some text.
+the next character with Adam and gradient-norm clipping, prints the loss as
+it falls, then samples some text.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
-import math
 import time
 
 import numpy as np
@@ -30,29 +29,17 @@ def load_text() -> str:
 
 
 class CharLSTM(nn.Module):
-    """Embedding (a one-hot times a learnt table) -> LSTM -> a linear readout."""
+    """Embedding -> LSTM -> a linear readout over the vocabulary."""
 
     def __init__(self, vocab: int, hidden: int, layers: int):
         super().__init__()
-        self.vocab = vocab
-        self.embed = nn.Linear(vocab, hidden, bias=False)
+        self.embed = nn.Embedding(vocab, hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers)
         self.head = nn.Linear(hidden, vocab)
 
     def forward(self, ids: em.Tensor, state=None):
-        x = self.embed(F.one_hot(ids, self.vocab).to(em.float32))
-        out, state = self.lstm(x, state)
+        out, state = self.lstm(self.embed(ids), state)
         return self.head(out), state
-
-
-def clip_grad_norm(params, max_norm: float) -> float:
-    """Scales all gradients together so that their joint L2 norm is at most max_norm."""
-    total = math.sqrt(sum(float((p.grad * p.grad).sum().item()) for p in params))
-    if total > max_norm:
-        with em.no_grad():
-            for p in params:
-                p.grad.mul_(max_norm / (total + 1e-6))
-    return total
 
 
 def sample(model: CharLSTM, chars: list, start: str, length: int, temperature: float) -> str:
@@ -79,7 +66,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=2.0)
+    parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--clip", type=float, default=1.0)
     parser.add_argument("--sample-len", type=int, default=300)
     args = parser.parse_args()
@@ -92,7 +79,7 @@ def main() -> None:
     print(f"{len(text)} characters from {', '.join(MODULES)}; vocabulary {len(chars)}")
 
     model = CharLSTM(len(chars), args.hidden, args.layers)
-    params = list(model.parameters())
+    optimizer = em.optim.Adam(model.parameters(), lr=args.lr)
     rng = np.random.default_rng(0)
     start, running = time.time(), None
     for step in range(1, args.steps + 1):
@@ -101,13 +88,10 @@ def main() -> None:
         inputs, targets = em.tensor(window[:-1]), em.tensor(window[1:])
         logits, _ = model(inputs)
         loss = F.cross_entropy(logits.reshape(-1, len(chars)), targets.reshape(-1))
-        for p in params:
-            p.grad = None
+        optimizer.zero_grad()
         loss.backward()
-        clip_grad_norm(params, args.clip)
-        with em.no_grad():
-            for p in params:
-                p.sub_(p.grad * args.lr)
+        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
         running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
         if step == 1 or step % 20 == 0 or step == args.steps:
             print(f"step {step:5d}  loss {running:.3f}  ({time.time() - start:.1f}s)")
