@@ -17,6 +17,22 @@ import platform
 import statistics
 import time
 
+
+def _threads_from_argv() -> int:
+    """--threads, read before numpy and PyTorch start their thread pools."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, default=os.cpu_count())
+    return pre.parse_known_args()[0].threads
+
+
+THREADS = _threads_from_argv()
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
+# The contenders alternate in one process: threads that spin after their
+# parallel region would steal the cores from the next contender (OpenBLAS
+# spins about 2^28 cycles by default; 2^4 is its minimum).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 import numpy as np
 
 import ember as em
@@ -119,14 +135,14 @@ def cases():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help="threads for every contender (numpy, PyTorch, ember)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     em.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(args.threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 
     rows = []
     print(f"threads={args.threads}  torch={'yes ' + torch.__version__ if torch else 'absent'}")
