@@ -12,8 +12,12 @@ import weakref
 import numpy as np
 
 from . import _C
+from .autograd import function as _function_module
 from .autograd.function import AccumulateGrad, _HookHandle
 from .autograd.grad_mode import is_grad_enabled
+
+
+_new_object = object.__new__
 
 
 class Size(tuple):
@@ -81,9 +85,18 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, requires_grad, grad_fn, output_nr):
-        """Fast constructor used by ops: no argument processing."""
-        t = cls.__new__(cls)
-        Tensor._init(t, data, requires_grad, grad_fn, output_nr)
+        """Fast constructor used by ops: no argument processing (the body of
+        _init, inlined: this runs once per op)."""
+        t = _new_object(cls)
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._accumulator = None
+        t._hooks = None
+        t._base = None
+        t._retains_grad = False
         return t
 
     def _edge(self):
@@ -480,6 +493,9 @@ class Tensor:
 
     def __setitem__(self, index, value):
         _index.setitem(self, index, value)
+
+
+_function_module.Tensor = Tensor
 
 
 def _wrap(dim: int, ndim: int, op: str) -> int:

@@ -23,7 +23,11 @@ from __future__ import annotations
 import weakref
 
 from .. import _C
-from .grad_mode import is_grad_enabled
+from . import grad_mode
+
+_CTensor = _C.Tensor
+_grad_state = grad_mode._state
+Tensor = None  # ember.Tensor, set by ember.tensor once the class exists
 
 
 class Context:
@@ -33,12 +37,18 @@ class Context:
         needs_input_grad: one bool per forward argument.
     """
 
+    # Slots keep the per-call object small and quick to build; __dict__ stays
+    # so that forward can stash arbitrary values (ctx.dim = dim).
+    __slots__ = ("__dict__", "needs_input_grad", "_saved", "_freed", "_node",
+                 "_non_differentiable", "_output_meta")
+
     def __init__(self):
         self.needs_input_grad = ()
         self._saved = None
         self._freed = False
         self._node = None
         self._non_differentiable = ()
+        self._output_meta = None
 
     def save_for_backward(self, *tensors) -> None:
         """Keeps inputs (Tensors) or outputs (_C tensors) for backward.
@@ -50,9 +60,10 @@ class Context:
         for t in tensors:
             if t is None:
                 saved.append(None)
+            elif type(t) is _CTensor:
+                saved.append((t, t.version))
             else:
-                data = t if isinstance(t, _C.Tensor) else t._data
-                saved.append((t, data.version))
+                saved.append((t, t._data.version))
         self._saved = saved
 
     def mark_non_differentiable(self, *outputs) -> None:
@@ -110,8 +121,9 @@ class Node:
     """A recorded call: its Function, ctx, and one edge per forward argument.
 
     An edge is (node, output_nr) for an argument that requires grad, else None.
-    `input_meta` keeps each argument's shape and dtype so the engine can
-    reduce a broadcast gradient back to the argument's shape.
+    `input_meta` keeps the shape and dtype of each argument that requires
+    grad (None for the others) so the engine can reduce a broadcast gradient
+    back to the argument's shape.
     """
 
     __slots__ = ("__weakref__", "ctx", "input_meta", "next_edges", "output_ids", "pre_hooks")
@@ -205,42 +217,50 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         """Runs forward; records the graph when an input requires grad."""
-        from ..tensor import Tensor
-
         ctx = Context()
-        if is_grad_enabled():
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            record = any(needs)
-        else:
-            needs = (False,) * len(args)
-            record = False
+        make = Tensor._make
+        needs = None
+        if getattr(_grad_state, "enabled", True):
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+                    break
+        if needs is None:
+            ctx.needs_input_grad = (False,) * len(args)
+            raw = cls.forward(ctx, *args, **kwargs)
+            ctx._freed = True
+            ctx._saved = None
+            if not isinstance(raw, tuple):
+                return make(raw, False, None, 0)
+            return tuple(make(o, False, None, 0) for o in raw)
         ctx.needs_input_grad = needs
         raw = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(raw, tuple)
-        outputs = (raw,) if single else raw
-        if not record:
-            ctx._free()
-            wrapped = tuple(Tensor._make(o, False, None, 0) for o in outputs)
-            return wrapped[0] if single else wrapped
         edges = []
         meta = []
         for a in args:
-            if isinstance(a, Tensor):
-                edges.append(a._edge() if a.requires_grad else None)
-                meta.append((a._data.shape, a._data.dtype))
+            if isinstance(a, Tensor) and a.requires_grad:
+                gf = a.grad_fn
+                edges.append((gf, a._output_nr) if gf is not None else a._edge())
+                data = a._data
+                meta.append((data.shape, data.dtype))
             else:
                 edges.append(None)
                 meta.append(None)
         node = cls._node_type(ctx, tuple(edges), tuple(meta))
-        node.output_ids = tuple(id(o) for o in outputs)
-        if not single:
-            ctx._output_meta = tuple((o.shape, o.dtype, o.device) for o in outputs)
-        ctx._node = weakref.ref(node)
+        if ctx._saved is not None:
+            ctx._node = weakref.ref(node)
+        if single:
+            node.output_ids = (id(raw),)
+            if id(raw) not in ctx._non_differentiable and raw.dtype.is_floating_point:
+                return make(raw, True, node, 0)
+            return make(raw, False, None, 0)
+        node.output_ids = tuple(id(o) for o in raw)
+        ctx._output_meta = tuple((o.shape, o.dtype, o.device) for o in raw)
         non_diff = ctx._non_differentiable
-        wrapped = tuple(
-            Tensor._make(o, True, node, nr)
+        return tuple(
+            make(o, True, node, nr)
             if id(o) not in non_diff and o.dtype.is_floating_point
-            else Tensor._make(o, False, None, 0)
-            for nr, o in enumerate(outputs)
+            else make(o, False, None, 0)
+            for nr, o in enumerate(raw)
         )
-        return wrapped[0] if single else wrapped

@@ -89,6 +89,9 @@ __all__ = [
 
 _ADD, _SUB, _MUL, _DIV = _C.BinaryOp.add, _C.BinaryOp.sub, _C.BinaryOp.mul, _C.BinaryOp.div
 _U = _C.UnaryOp
+_make = Tensor._make
+_scalar_tensor = _C.scalar_tensor
+_binary = _C.binary
 
 
 def as_tensor_like(value, like: Tensor, op: str = "") -> Tensor:
@@ -96,6 +99,9 @@ def as_tensor_like(value, like: Tensor, op: str = "") -> Tensor:
     become 0-d tensors with the dtype PyTorch would give them next to `like`."""
     if isinstance(value, Tensor):
         return value
+    tp = type(value)
+    if tp is float or tp is int:  # the common case, without the ABC checks below
+        return _make(_scalar_tensor(value, like._data), False, None, 0)
     if isinstance(value, (numbers.Number,)) and not isinstance(value, complex):
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             value = int(value)
@@ -107,6 +113,13 @@ def as_tensor_like(value, like: Tensor, op: str = "") -> Tensor:
 
 
 def _binary_operands(a, b, op: str = ""):
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return a, b
+    elif isinstance(a, Tensor):
+        tp = type(b)
+        if tp is float or tp is int:
+            return a, _make(_scalar_tensor(b, a._data), False, None, 0)
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             prefix = f"{op}: " if op else ""
@@ -134,7 +147,7 @@ def inplace_binary(x: Tensor, other, op, out_of_place, name: str) -> Tensor:
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return _C.binary(_ADD, a._data, b._data)
+        return _binary(_ADD, a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -144,7 +157,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return _C.binary(_SUB, a._data, b._data)
+        return _binary(_SUB, a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -156,7 +169,7 @@ class Mul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return _C.binary(_MUL, a._data, b._data)
+        return _binary(_MUL, a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -169,7 +182,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return _C.binary(_DIV, a._data, b._data)
+        return _binary(_DIV, a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):
