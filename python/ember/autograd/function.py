@@ -174,7 +174,13 @@ class AccumulateGrad(Node):
         (grad,) = grads
         leaf = self.variable
         if leaf.grad is None:
-            leaf.grad = grad.detach() if not grad.requires_grad else grad
+            if grad.requires_grad:
+                leaf.grad = grad
+            else:
+                # A copy of its own: the incoming gradient may be a broadcast
+                # view or shared with other leaves or the caller, and .grad is
+                # later updated in place (accumulation, clipping, zero_).
+                leaf.grad = Tensor._make(grad._data.clone(), False, None, 0)
         elif grad.requires_grad or leaf.grad.requires_grad:
             leaf.grad = leaf.grad + grad
         else:
