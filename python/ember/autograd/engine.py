@@ -136,13 +136,17 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None)
                 if grad is None:  # `None in buf` would compare tensors with ==
                     buf = _fill_missing(node, buf)
                     break
-            input_grads = node.function.backward(node.ctx, *buf)
+            ctx = node.ctx
+            input_grads = node.function.backward(ctx, *buf)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if not retain_graph:
-                node.ctx._free()
-            _check_arity(node, input_grads)
-            for edge, meta, grad in zip(node.next_edges, node.input_meta, input_grads):
+                ctx._saved = None
+                ctx._freed = True
+            edges = node.next_edges
+            if len(input_grads) < len(edges):
+                _arity_error(node, input_grads)
+            for edge, meta, grad in zip(edges, node.input_meta, input_grads):
                 if edge is None or grad is None:
                     continue
                 if not isinstance(grad, Tensor):
@@ -150,7 +154,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None)
                 data = grad._data
                 if data.shape != meta[0] or data.dtype != meta[1]:
                     grad = _fit_to_input(grad, meta)
-                _accumulate(buffers, edge[0], edge[1], grad)
+                # The body of _accumulate, inlined: this runs once per edge.
+                child, nr = edge
+                cbuf = buffers.get(child)
+                if cbuf is None:
+                    cbuf = buffers[child] = [None] * max(len(child.output_ids), 1)
+                cur = cbuf[nr]
+                cbuf[nr] = grad if cur is None else cur + grad
 
     if targets is not None:
         return captured
@@ -173,9 +183,8 @@ def _fill_missing(node, grads):
     return tuple(filled)
 
 
-def _check_arity(node, input_grads):
-    if len(input_grads) < len(node.next_edges):
-        raise RuntimeError(
-            f"{node.name()}: backward returned {len(input_grads)} gradients, "
-            f"expected {len(node.next_edges)} (one per forward argument)"
-        )
+def _arity_error(node, input_grads):
+    raise RuntimeError(
+        f"{node.name()}: backward returned {len(input_grads)} gradients, "
+        f"expected {len(node.next_edges)} (one per forward argument)"
+    )
