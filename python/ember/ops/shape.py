@@ -21,7 +21,7 @@ def _as_view(out: Tensor, base: Tensor) -> Tensor:
 class _Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape, must_view):
-        ctx.shape = x.shape
+        ctx.shape = x._data.shape
         return x._data.view(shape) if must_view else x._data.reshape(shape)
 
     @staticmethod
