@@ -225,13 +225,26 @@ class Function(metaclass=_FunctionMeta):
         """Runs forward; records the graph when an input requires grad."""
         ctx = Context()
         make = Tensor._make
-        needs = None
+        record = False
         if getattr(_grad_state, "enabled", True):
+            # One pass over the arguments gathers everything a node needs;
+            # it is thrown away when no argument requires grad.
+            needs = []
+            edges = []
+            meta = []
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
-                    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-                    break
-        if needs is None:
+                    record = True
+                    needs.append(True)
+                    gf = a.grad_fn
+                    edges.append((gf, a._output_nr) if gf is not None else a._edge())
+                    data = a._data
+                    meta.append((data.shape, data.dtype))
+                else:
+                    needs.append(False)
+                    edges.append(None)
+                    meta.append(None)
+        if not record:
             ctx.needs_input_grad = (False,) * len(args)
             raw = cls.forward(ctx, *args, **kwargs)
             ctx._freed = True
@@ -239,20 +252,9 @@ class Function(metaclass=_FunctionMeta):
             if not isinstance(raw, tuple):
                 return make(raw, False, None, 0)
             return tuple(make(o, False, None, 0) for o in raw)
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = tuple(needs)
         raw = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(raw, tuple)
-        edges = []
-        meta = []
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                gf = a.grad_fn
-                edges.append((gf, a._output_nr) if gf is not None else a._edge())
-                data = a._data
-                meta.append((data.shape, data.dtype))
-            else:
-                edges.append(None)
-                meta.append(None)
         node = cls._node_type(ctx, tuple(edges), tuple(meta))
         if ctx._saved is not None:
             ctx._node = weakref.ref(node)
