@@ -54,7 +54,7 @@ def _median_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def _chain(lib, x, step, n):
+def _chain(x, step, n):
     """Forward and backward closures of an n-node chain y = step(y)."""
     state = {}
 
@@ -74,18 +74,18 @@ def _chain(lib, x, step, n):
 def _chain_case(name, n, make_ember, make_torch, repeats):
     """Per-node forward and backward time of one chain in both frameworks."""
     fwd, bwd = {}, {}
-    fwd["ember"], bwd["ember"] = _chain(em, *make_ember(), n)
+    fwd["ember"], bwd["ember"] = _chain(*make_ember(), n)
     if torch is not None:
-        fwd["torch"], bwd["torch"] = _chain(torch, *make_torch(), n)
+        fwd["torch"], bwd["torch"] = _chain(*make_torch(), n)
     samples = {k: {"fwd": [], "bwd": []} for k in fwd}
-    for k in fwd:
+    for k, f in fwd.items():
         for _ in range(2):
-            fwd[k]()
+            f()
             bwd[k]()
     for _ in range(repeats):
-        for k in fwd:
+        for k, f in fwd.items():
             t0 = time.perf_counter()
-            fwd[k]()
+            f()
             t1 = time.perf_counter()
             bwd[k]()
             t2 = time.perf_counter()
@@ -112,10 +112,12 @@ def chain_cases(repeats):
     def torch_leaf(a):
         return torch.from_numpy(a.copy()).requires_grad_()
 
+    ec = em.from_numpy(c)
+    tc = torch.from_numpy(c) if torch is not None else None
     yield _chain_case(
         "1000 x (y + tensor) 4x4", 1000,
-        lambda: (ember_leaf(v), lambda y, c=em.from_numpy(c): y + c),
-        lambda: (torch_leaf(v), lambda y, c=torch.from_numpy(c): y + c), repeats)
+        lambda: (ember_leaf(v), lambda y: y + ec),
+        lambda: (torch_leaf(v), lambda y: y + tc), repeats)
     yield _chain_case(
         "1000 x (y + 1.0) 4x4", 1000,
         lambda: (ember_leaf(v), lambda y: y + 1.0),

@@ -16,7 +16,6 @@ from .autograd import function as _function_module
 from .autograd.function import AccumulateGrad, _HookHandle
 from .autograd.grad_mode import is_grad_enabled
 
-
 _new_object = object.__new__
 
 

@@ -39,8 +39,15 @@ class Context:
 
     # Slots keep the per-call object small and quick to build; __dict__ stays
     # so that forward can stash arbitrary values (ctx.dim = dim).
-    __slots__ = ("__dict__", "needs_input_grad", "_saved", "_freed", "_node",
-                 "_non_differentiable", "_output_meta")
+    __slots__ = (
+        "__dict__",
+        "_freed",
+        "_node",
+        "_non_differentiable",
+        "_output_meta",
+        "_saved",
+        "needs_input_grad",
+    )
 
     def __init__(self):
         self.needs_input_grad = ()
@@ -108,8 +115,6 @@ class Context:
 
 def _wrap_saved_output(data, node):
     """Rebuilds the Tensor for a saved output, attached to its own node."""
-    from ..tensor import Tensor
-
     if node is not None:
         for nr, out_id in enumerate(node.output_ids):
             if out_id == id(data):
