@@ -39,6 +39,11 @@ const Case kCases[] = {
     {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1},   {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
     {3, 4, 11, 13, 6, 3, 2, 2, 1, 1, 2}, {1, 6, 9, 9, 6, 3, 3, 1, 2, 2, 6},
     {5, 2, 17, 7, 3, 5, 1, 3, 2, 1, 1},  {2, 3, 33, 31, 5, 2, 3, 2, 0, 3, 1},
+    // Enough channels that the kernels split each image into several tiles of
+    // output rows (the last one shorter), with and without stride and groups.
+    {2, 16, 40, 37, 5, 5, 5, 1, 2, 1, 1}, {2, 32, 50, 21, 6, 3, 3, 2, 2, 2, 2},
+    // Padding wider than the kernel reach: whole output rows and columns read zeros.
+    {1, 3, 4, 5, 2, 2, 2, 3, 4, 1, 1},
 };
 
 TEST(Conv, ForwardMatchesReference) {
