@@ -31,7 +31,11 @@ class LabelledImages(Dataset):
 
 
 class SplitImages(LabelledImages):
-    """A dataset with a train/test split read from (or downloaded into) a root folder."""
+    """A dataset with a train/test split read from (or downloaded into) a root folder.
+
+    Subclasses define _find(names) (the folder holding them, or None), _missing_message(names)
+    and download() (the folder it filled).
+    """
 
     def __init__(self, root: str | None, train: bool, transform: Callable | None,
                  target_transform: Callable | None):
@@ -39,6 +43,16 @@ class SplitImages(LabelledImages):
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+
+    def _locate(self, names, download: bool) -> str:
+        """The folder holding the files `names`: found by _find, else fetched by download()
+        when allowed, else a RuntimeError with _missing_message's advice."""
+        folder = self._find(names)
+        if folder is None and download:
+            folder = self.download()
+        if folder is None:
+            raise RuntimeError(self._missing_message(names))
+        return folder
 
     def _download_base(self) -> str:
         """The folder download=True saves into: root, else $EMBER_DATA."""

@@ -59,16 +59,7 @@ class CIFAR10(SplitImages):
                  download: bool = False):
         super().__init__(root, train, transform, target_transform)
         batches = [name for name, _ in (self.train_list if train else self.test_list)]
-        folder = self._find(batches)
-        if folder is None and download:
-            folder = self.download()
-        if folder is None:
-            looked = "\n  ".join(os.path.join(r, self.base_folder)
-                                 for r in search_roots(root, None)) or "(no root given)"
-            raise RuntimeError(
-                f"{type(self).__name__}: dataset batches {batches} not found. Looked in:\n"
-                f"  {looked}\nTo get them: pass root= the folder holding {self.base_folder}/, "
-                f"set $EMBER_DATA to it, or pass download=True to fetch {self.url}")
+        folder = self._locate(batches, download)
         images, labels = [], []
         for name in batches:
             entry = self._load(os.path.join(folder, name))
@@ -102,6 +93,13 @@ class CIFAR10(SplitImages):
             if all(os.path.isfile(os.path.join(folder, b)) for b in batches):
                 return folder
         return None
+
+    def _missing_message(self, batches) -> str:
+        looked = "\n  ".join(os.path.join(r, self.base_folder)
+                             for r in search_roots(self.root, None)) or "(no root given)"
+        return (f"{type(self).__name__}: dataset batches {batches} not found. Looked in:\n"
+                f"  {looked}\nTo get them: pass root= the folder holding {self.base_folder}/, "
+                f"set $EMBER_DATA to it, or pass download=True to fetch {self.url}")
 
     def download(self) -> str:
         """Downloads and unpacks the archive into root (or $EMBER_DATA).

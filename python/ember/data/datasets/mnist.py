@@ -87,11 +87,7 @@ class MNIST(SplitImages):
         super().__init__(root, train, transform, target_transform)
         prefix = "train" if train else "t10k"
         names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
-        folder = self._find(names)
-        if folder is None and download:
-            folder = self.download()
-        if folder is None:
-            raise RuntimeError(self._missing_message(names))
+        folder = self._locate(names, download)
         images = read_idx(self._file(folder, names[0]))
         labels = read_idx(self._file(folder, names[1]))
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
