@@ -11,37 +11,6 @@ namespace {
 
 using Values = std::vector<double>;
 
-Tensor from_values(const Values& v, const Shape& shape) {
-  Tensor t = Tensor::empty(shape, DType::float64);
-  std::copy(v.begin(), v.end(), t.data<double>());
-  return t;
-}
-
-Tensor strided_copy(const Tensor& t) {
-  Shape wide = t.shape();
-  wide.back() *= 2;
-  Tensor view = Tensor::zeros(wide, t.dtype()).slice(t.dim() - 1, 0, wide.back(), 2);
-  view.copy_(t);
-  return view;
-}
-
-Values numeric_grad(const std::function<Values(const Values&)>& f, Values x, const Values& g) {
-  Values grad(x.size());
-  const double h = 1e-6;
-  for (size_t i = 0; i < x.size(); ++i) {
-    double keep = x[i];
-    x[i] = keep + h;
-    Values up = f(x);
-    x[i] = keep - h;
-    Values down = f(x);
-    x[i] = keep;
-    double total = 0;
-    for (size_t j = 0; j < g.size(); ++j) total += (up[j] - down[j]) * g[j];
-    grad[i] = total / (2 * h);
-  }
-  return grad;
-}
-
 // Class targets in [0, C) with every third one ignored.
 Tensor class_targets(int64_t N, int64_t D, int64_t C) {
   Tensor t = Tensor::empty({N, D}, DType::int64);
@@ -89,13 +58,13 @@ TEST(LossCrossEntropy, ForwardAndBackwardMatchReference) {
           };
           Tensor input = D == 1 ? x.reshape({N, C}) : x;
           Tensor target = D == 1 ? t.reshape({N}) : t;
-          auto [loss, lse, total] = cross_entropy(strided_copy(input), target, w, -100, smoothing,
-                                                  Reduction::none);
+          auto [loss, lse, total] = cross_entropy(testing::strided_copy(input), target, w, -100,
+                                                  smoothing, Reduction::none);
           testing::expect_close(loss, f(xv), 1e-10, 1e-12);
           Tensor g = testing::random_tensor(target.shape(), DType::float64);
           Tensor gx = cross_entropy_backward(g, input, target, w, lse, total, -100, smoothing,
                                              Reduction::none);
-          testing::expect_close(gx, numeric_grad(f, xv, testing::values(g)), 1e-5, 1e-8);
+          testing::expect_close(gx, testing::numeric_grad(f, xv, testing::values(g)), 1e-5, 1e-8);
           // 'mean' divides by the summed weights of the kept targets.
           auto [mean, lse2, total2] = cross_entropy(input, target, w, -100, smoothing,
                                                     Reduction::mean);
@@ -156,11 +125,11 @@ TEST(LossNll, ForwardAndBackwardMatchReference) {
         for (double p : per) s += p;
         return Values{s};
       };
-      auto [loss, total] = nll_loss(strided_copy(x), t, w, -100, Reduction::sum);
+      auto [loss, total] = nll_loss(testing::strided_copy(x), t, w, -100, Reduction::sum);
       testing::expect_close(loss, f(xv), 1e-10, 1e-12);
       Tensor g = Tensor::full({}, 0.5, DType::float64);
       Tensor gx = nll_loss_backward(g, x, t, w, total, -100, Reduction::sum);
-      testing::expect_close(gx, numeric_grad(f, xv, {0.5}), 1e-5, 1e-8);
+      testing::expect_close(gx, testing::numeric_grad(f, xv, {0.5}), 1e-5, 1e-8);
     }
   }
 }
@@ -209,20 +178,21 @@ TEST(LossPointwise, ForwardAndBackwardMatchReferenceWithBroadcasting) {
         return out;
       };
       Values xv = testing::values(x), tv = testing::values(t);
-      Tensor loss = pointwise_loss(kind, strided_copy(x), t, weight, pos_weight, 0.7,
+      Tensor loss = pointwise_loss(kind, testing::strided_copy(x), t, weight, pos_weight, 0.7,
                                    Reduction::none);
       testing::expect_close(loss, f(xv, tv), 1e-10, 1e-12);
       Tensor g = testing::random_tensor({n, 3}, DType::float64);
       Values gv = testing::values(g);
-      auto [gx, gt] = pointwise_loss_backward(kind, g, x, strided_copy(t), weight, pos_weight, 0.7,
-                                              Reduction::none);
-      testing::expect_close(gx, numeric_grad([&](const Values& v) { return f(v, tv); }, xv, gv),
-                            1e-5, 1e-7);
+      auto [gx, gt] = pointwise_loss_backward(kind, g, x, testing::strided_copy(t), weight,
+                                              pos_weight, 0.7, Reduction::none);
+      testing::expect_close(
+          gx, testing::numeric_grad([&](const Values& v) { return f(v, tv); }, xv, gv), 1e-5,
+          1e-7);
       // The target gradient comes back at the broadcast shape: sum it over rows.
       Values gt_v = testing::values(gt), gt_sum(tv.size(), 0.0);
       for (int64_t i = 0; i < n * 3; ++i) gt_sum[t_cols ? i : i % 3] += gt_v[i];
-      Values gt_ref = numeric_grad([&](const Values& v) { return f(xv, v); }, tv, gv);
-      testing::expect_close(from_values(gt_sum, t.shape()), gt_ref, 1e-5, 1e-7);
+      Values gt_ref = testing::numeric_grad([&](const Values& v) { return f(xv, v); }, tv, gv);
+      testing::expect_close(testing::from_values(gt_sum, t.shape()), gt_ref, 1e-5, 1e-7);
       Tensor mean = pointwise_loss(kind, x, t, weight, pos_weight, 0.7, Reduction::mean);
       double total = 0;
       for (double v : f(xv, tv)) total += v;

@@ -11,23 +11,6 @@ namespace {
 
 using Values = std::vector<double>;
 
-// A float64 tensor of `shape` holding `v` (row-major).
-Tensor from_values(const Values& v, const Shape& shape) {
-  Tensor t = Tensor::empty(shape, DType::float64);
-  std::copy(v.begin(), v.end(), t.data<double>());
-  return t;
-}
-
-// The same values in a view whose last dim has stride 2.
-Tensor strided_copy(const Tensor& t) {
-  Shape wide = t.shape();
-  wide.back() *= 2;
-  Tensor base = Tensor::zeros(wide, t.dtype());
-  Tensor view = base.slice(t.dim() - 1, 0, wide.back(), 2);
-  view.copy_(t);
-  return view;
-}
-
 // Normalises each of `groups` sets of indices (given by group_of) and applies
 // per-element affine params: the naive model of all three norms.
 Values normalise(const Values& x, const std::function<int64_t(int64_t)>& group_of, int64_t groups,
@@ -50,28 +33,21 @@ Values normalise(const Values& x, const std::function<int64_t(int64_t)>& group_o
   return out;
 }
 
-// d(sum(f(x) * g)) / dx by central differences.
-Values numeric_grad(const std::function<Values(const Values&)>& f, Values x, const Values& g) {
-  Values grad(x.size());
-  const double h = 1e-6;
-  for (size_t i = 0; i < x.size(); ++i) {
-    double keep = x[i];
-    x[i] = keep + h;
-    Values up = f(x);
-    x[i] = keep - h;
-    Values down = f(x);
-    x[i] = keep;
-    double total = 0;
-    for (size_t j = 0; j < g.size(); ++j) total += (up[j] - down[j]) * g[j];
-    grad[i] = total / (2 * h);
-  }
-  return grad;
-}
-
 // Expects `got` to be the gradient of sum(f(v) * g) at v = at.
 void expect_grad(const Tensor& got, const std::function<Values(const Values&)>& f,
                  const Values& at, const Values& g) {
-  testing::expect_close(got, numeric_grad(f, at, g), 1e-5, 1e-7);
+  testing::expect_close(got, testing::numeric_grad(f, at, g), 1e-5, 1e-7);
+}
+
+using AffineNorm = std::function<Values(const Values&, const Values&, const Values&)>;
+
+// Expects gx, gw, gb to be the gradients of sum(forward(x, w, b) * g) at (xv, wv, bv).
+void expect_affine_grads(const Tensor& gx, const Tensor& gw, const Tensor& gb,
+                         const AffineNorm& forward, const Values& xv, const Values& wv,
+                         const Values& bv, const Values& gv) {
+  expect_grad(gx, [&](const Values& v) { return forward(v, wv, bv); }, xv, gv);
+  expect_grad(gw, [&](const Values& v) { return forward(xv, v, bv); }, wv, gv);
+  expect_grad(gb, [&](const Values& v) { return forward(xv, wv, v); }, bv, gv);
 }
 
 const OptionalTensor none = std::nullopt;
@@ -84,7 +60,8 @@ TEST(NormBatch, ForwardMatchesReferenceAtOddSizes) {
         Tensor x = testing::random_tensor({N, C, S});
         Tensor w = testing::random_tensor({C}), b = testing::random_tensor({C});
         Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
-        auto [out, mean, invstd] = batch_norm(strided_copy(x), rm, rv, w, b, true, 0.1, 1e-5);
+        auto [out, mean, invstd] =
+            batch_norm(testing::strided_copy(x), rm, rv, w, b, true, 0.1, 1e-5);
         Values xv = testing::values(x), wv = testing::values(w), bv = testing::values(b);
         auto channel = [&](int64_t i) { return (i / S) % C; };
         Values ref = normalise(
@@ -127,7 +104,8 @@ TEST(NormBatch, BackwardMatchesNumericalGradient) {
     auto [out, mean, invstd] =
         batch_norm(x, rm.clone(), rv.clone(), w, none, training, 0.1, 1e-5);
     auto [gx, gw, gb] =
-        batch_norm_backward(strided_copy(g), strided_copy(x), w, mean, invstd, training);
+        batch_norm_backward(testing::strided_copy(g), testing::strided_copy(x), w, mean, invstd,
+                            training);
     Values rmv = testing::values(rm), rvv = testing::values(rv);
     auto forward = [&](const Values& xv, const Values& wv) {
       auto channel = [&](int64_t i) { return (i / S) % C; };
@@ -175,20 +153,16 @@ void check_layer_norm(const Tensor& x, const Shape& normalized) {
   Values gv = testing::values(g);
   auto [out, mean, rstd] = layer_norm(x, normalized, w, b, 1e-5);
   testing::expect_close(out, forward(xv, wv, bv), 1e-9, 1e-10);
-  auto [gx, gw, gb] = layer_norm_backward(strided_copy(g), x, normalized, w, mean, rstd);
-  expect_grad(gx, [&](const Values& v) { return forward(v, wv, bv); },
-                xv, gv);
-  expect_grad(gw, [&](const Values& v) { return forward(xv, v, bv); },
-                wv, gv);
-  expect_grad(gb, [&](const Values& v) { return forward(xv, wv, v); },
-                bv, gv);
+  auto [gx, gw, gb] = layer_norm_backward(testing::strided_copy(g), x, normalized, w, mean, rstd);
+  expect_affine_grads(gx, gw, gb, forward, xv, wv, bv, gv);
 }
 
 TEST(NormLayer, ForwardAndBackwardAtOddSizes) {
   for (int64_t M : {1, 7}) {
     for (int64_t K : {1, 13}) {
       check_layer_norm(testing::random_tensor({M, K}, DType::float64), {K});
-      check_layer_norm(strided_copy(testing::random_tensor({M, 3, K}, DType::float64)), {3, K});
+      check_layer_norm(testing::strided_copy(testing::random_tensor({M, 3, K}, DType::float64)),
+                       {3, K});
     }
   }
   check_layer_norm(testing::random_tensor({5, 3}, DType::float64).t(), {5});
@@ -230,7 +204,7 @@ TEST(NormGroup, ForwardAndBackwardAtOddSizes) {
   for (int64_t groups : {1, 3}) {
     for (int64_t S : {1, 7}) {
       const int64_t N = 2, C = 6;
-      Tensor x = strided_copy(testing::random_tensor({N, C, S}, DType::float64));
+      Tensor x = testing::strided_copy(testing::random_tensor({N, C, S}, DType::float64));
       Tensor w = testing::random_tensor({C}, DType::float64);
       Tensor b = testing::random_tensor({C}, DType::float64);
       Tensor g = testing::random_tensor({N, C, S}, DType::float64);
@@ -247,12 +221,7 @@ TEST(NormGroup, ForwardAndBackwardAtOddSizes) {
       auto [out, mean, rstd] = group_norm(x, groups, w, b, 1e-5);
       testing::expect_close(out, forward(xv, wv, bv), 1e-9, 1e-10);
       auto [gx, gw, gb] = group_norm_backward(g, x, groups, w, mean, rstd);
-      expect_grad(gx, [&](const Values& v) { return forward(v, wv, bv); },
-                xv, gv);
-      expect_grad(gw, [&](const Values& v) { return forward(xv, v, bv); },
-                wv, gv);
-      expect_grad(gb, [&](const Values& v) { return forward(xv, wv, v); },
-                bv, gv);
+      expect_affine_grads(gx, gw, gb, forward, xv, wv, bv, gv);
     }
   }
   Tensor six_channels = testing::random_tensor({2, 6, 3});
@@ -265,7 +234,7 @@ TEST(Dropout, MaskIsSeededScaledAndApplied) {
     manual_seed(11);
     auto [out, mask] = dropout(x, 0.25);
     manual_seed(11);
-    auto [out2, mask2] = dropout(strided_copy(x), 0.25);
+    auto [out2, mask2] = dropout(testing::strided_copy(x), 0.25);
     Values xv = testing::values(x), mv = testing::values(mask), ref(n);
     int64_t dropped = 0;
     for (int64_t i = 0; i < n; ++i) {

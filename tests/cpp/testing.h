@@ -1,10 +1,13 @@
 // Helpers shared by the C++ kernel tests: random inputs, naive strided
-// element access, and a comparison that prints the first mismatches.
+// element access, strided copies, central-difference gradients, and a
+// comparison that prints the first mismatches.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "core/random.h"
@@ -48,6 +51,42 @@ inline std::vector<double> values(const Tensor& t) {
   Tensor c = t.to(DType::float64).contiguous();
   const double* p = c.data<double>();
   return std::vector<double>(p, p + c.numel());
+}
+
+// A float64 tensor of `shape` holding `v` (row-major).
+inline Tensor from_values(const std::vector<double>& v, const Shape& shape) {
+  Tensor t = Tensor::empty(shape, DType::float64);
+  std::copy(v.begin(), v.end(), t.data<double>());
+  return t;
+}
+
+// The same values in a view whose last dim has stride 2.
+inline Tensor strided_copy(const Tensor& t) {
+  Shape wide = t.shape();
+  wide.back() *= 2;
+  Tensor view = Tensor::zeros(wide, t.dtype()).slice(t.dim() - 1, 0, wide.back(), 2);
+  view.copy_(t);
+  return view;
+}
+
+// d(sum(f(x) * g)) / dx by central differences.
+inline std::vector<double> numeric_grad(
+    const std::function<std::vector<double>(const std::vector<double>&)>& f,
+    std::vector<double> x, const std::vector<double>& g) {
+  std::vector<double> grad(x.size());
+  const double h = 1e-6;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double keep = x[i];
+    x[i] = keep + h;
+    std::vector<double> up = f(x);
+    x[i] = keep - h;
+    std::vector<double> down = f(x);
+    x[i] = keep;
+    double total = 0;
+    for (size_t j = 0; j < g.size(); ++j) total += (up[j] - down[j]) * g[j];
+    grad[i] = total / (2 * h);
+  }
+  return grad;
 }
 
 // Expects |actual - expected| <= atol + rtol * |expected| everywhere.

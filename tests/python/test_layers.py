@@ -24,6 +24,20 @@ def _copy_weights(torch_module, ember_module):
     assert result.missing_keys == [] and result.unexpected_keys == []
 
 
+def _twins(torch, cls, *args, perturb_affine=False, **kwargs):
+    """The torch and ember modules named cls built from the same arguments, with torch's
+    weights loaded into ember's; perturb_affine first moves torch's norm weight and bias off
+    their ones/zeros defaults."""
+    t, e = getattr(torch.nn, cls)(*args, **kwargs), getattr(nn, cls)(*args, **kwargs)
+    if perturb_affine and t.affine:
+        with torch.no_grad():
+            t.weight.uniform_(0.5, 1.5)
+            if t.bias is not None:
+                t.bias.uniform_(-0.5, 0.5)
+    _copy_weights(t, e)
+    return t, e
+
+
 def _compare(torch, t_mod, e_mod, x, atol=1e-5, grad=True):
     """Same input through both modules: outputs, input grads and parameter grads."""
     tx = torch.tensor(x, requires_grad=grad)
@@ -146,9 +160,7 @@ def test_activation_inplace_and_repr():
 ])
 def test_conv1d_matches_torch(kwargs, shape):
     torch = pytest.importorskip("torch")
-    t = torch.nn.Conv1d(3, 6, 3, **kwargs)
-    e = nn.Conv1d(3, 6, 3, **kwargs)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "Conv1d", 3, 6, 3, **kwargs)
     _compare(torch, t, e, _rand(*shape))
 
 
@@ -160,9 +172,7 @@ def test_conv1d_matches_torch(kwargs, shape):
 ])
 def test_conv2d_matches_torch(kwargs, shape):
     torch = pytest.importorskip("torch")
-    t = torch.nn.Conv2d(4, 6, 3, **kwargs)
-    e = nn.Conv2d(4, 6, 3, **kwargs)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "Conv2d", 4, 6, 3, **kwargs)
     _compare(torch, t, e, _rand(*shape))
 
 
@@ -174,17 +184,13 @@ def test_conv2d_matches_torch(kwargs, shape):
 ])
 def test_conv_transpose2d_matches_torch(kwargs, shape):
     torch = pytest.importorskip("torch")
-    t = torch.nn.ConvTranspose2d(4, 6, 3, **kwargs)
-    e = nn.ConvTranspose2d(4, 6, 3, **kwargs)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "ConvTranspose2d", 4, 6, 3, **kwargs)
     _compare(torch, t, e, _rand(*shape))
 
 
 def test_conv_transpose2d_output_size_matches_torch():
     torch = pytest.importorskip("torch")
-    t = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
-    e = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "ConvTranspose2d", 2, 3, 3, stride=2, padding=1)
     x = _rand(1, 2, 4, 4)
     out_t = t(torch.tensor(x), output_size=[8, 8])
     out_e = e(em.tensor(x), output_size=[8, 8])
@@ -294,13 +300,7 @@ def test_maxpool_return_indices():
 ])
 def test_batchnorm_matches_torch_train_and_eval(cls, shape, kwargs):
     torch = pytest.importorskip("torch")
-    t, e = getattr(torch.nn, cls)(5, **kwargs), getattr(nn, cls)(5, **kwargs)
-    if t.affine:
-        with torch.no_grad():
-            t.weight.uniform_(0.5, 1.5)
-            if t.bias is not None:
-                t.bias.uniform_(-0.5, 0.5)
-    _copy_weights(t, e)
+    t, e = _twins(torch, cls, 5, perturb_affine=True, **kwargs)
     assert repr(e) == repr(t)
     for step in range(3):
         _compare(torch, t, e, _rand(*shape, seed=step) * 2 + 1)
@@ -346,13 +346,7 @@ def test_batchnorm_bad_input():
     (1, (2, 6), {"eps": 1e-3}), (2, (2, 6, 3), {"bias": False})])
 def test_groupnorm_matches_torch(groups, shape, kwargs):
     torch = pytest.importorskip("torch")
-    t, e = torch.nn.GroupNorm(groups, 6, **kwargs), nn.GroupNorm(groups, 6, **kwargs)
-    if t.affine:
-        with torch.no_grad():
-            t.weight.uniform_(0.5, 1.5)
-            if t.bias is not None:
-                t.bias.uniform_(-0.5, 0.5)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "GroupNorm", groups, 6, perturb_affine=True, **kwargs)
     _compare(torch, t, e, _rand(*shape))
     assert repr(e) == repr(t)
 
@@ -367,8 +361,7 @@ def test_groupnorm_bad_input():
 
 def test_embedding_matches_torch():
     torch = pytest.importorskip("torch")
-    t, e = torch.nn.Embedding(11, 4, padding_idx=2), nn.Embedding(11, 4, padding_idx=2)
-    _copy_weights(t, e)
+    t, e = _twins(torch, "Embedding", 11, 4, padding_idx=2)
     idx = np.array([[1, 2, 10], [2, 0, 1]], dtype=np.int64)
     t_out, e_out = t(torch.tensor(idx)), e(em.tensor(idx))
     np.testing.assert_allclose(_np(e_out), t_out.detach().numpy())

@@ -11,22 +11,18 @@ from ember.optim import lr_scheduler as ls
 STEPS = 35
 
 
+def make_optimizer(lib, kind="SGD"):
+    """Two parameter groups with their own lrs, built with ember or torch (`lib`)."""
+    w = lib.zeros(3, requires_grad=True)
+    b = lib.zeros(2, requires_grad=True)
+    groups = [{"params": [w]}, {"params": [b], "lr": 0.05}]
+    if kind == "Adam":
+        return lib.optim.Adam(groups, lr=0.1)
+    return lib.optim.SGD(groups, lr=0.1, momentum=0.9)
+
+
 def ember_optimizer(kind="SGD"):
-    w = em.zeros(3, requires_grad=True)
-    b = em.zeros(2, requires_grad=True)
-    groups = [{"params": [w]}, {"params": [b], "lr": 0.05}]
-    if kind == "Adam":
-        return em.optim.Adam(groups, lr=0.1)
-    return em.optim.SGD(groups, lr=0.1, momentum=0.9)
-
-
-def torch_optimizer(torch, kind="SGD"):
-    w = torch.zeros(3, requires_grad=True)
-    b = torch.zeros(2, requires_grad=True)
-    groups = [{"params": [w]}, {"params": [b], "lr": 0.05}]
-    if kind == "Adam":
-        return torch.optim.Adam(groups, lr=0.1)
-    return torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+    return make_optimizer(em, kind)
 
 
 def run(opt, make, steps=STEPS, metrics=None):
@@ -94,7 +90,7 @@ def test_schedule_matches_pytorch(name):
     make_theirs, _ = SCHEDULERS[name](torch.optim.lr_scheduler)
     kind = options.get("kind", "SGD")
     ours = run(ember_optimizer(kind), make_ours)
-    theirs = run(torch_optimizer(torch, kind), make_theirs)
+    theirs = run(make_optimizer(torch, kind), make_theirs)
     assert_same(ours, theirs)
 
 
@@ -113,7 +109,7 @@ def test_reduce_on_plateau_matches_pytorch(kwargs):
     torch = pytest.importorskip("torch")
     ours = run(ember_optimizer(), lambda o: ls.ReduceLROnPlateau(o, **kwargs),
                metrics=PLATEAU_METRICS)
-    theirs = run(torch_optimizer(torch),
+    theirs = run(make_optimizer(torch),
                  lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, **kwargs),
                  metrics=PLATEAU_METRICS)
     assert_same(ours, theirs)

@@ -41,6 +41,15 @@ def _array_to_tensor(arr: np.ndarray) -> Tensor:
     return creation.tensor(arr)
 
 
+def _same_container(like, items):
+    """items (a dict or list) rebuilt as like's container type, or as is where that type
+    cannot be built from it."""
+    try:
+        return type(like)(items)
+    except TypeError:
+        return items
+
+
 def default_convert(data):
     """Converts numpy arrays and numpy scalars to tensors, recursing into dicts, tuples and
     lists; used when DataLoader(batch_size=None) (no batching).
@@ -60,21 +69,13 @@ def default_convert(data):
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, abc.Mapping):
-        converted = {k: default_convert(v) for k, v in data.items()}
-        try:
-            return type(data)(converted)
-        except TypeError:
-            return converted
+        return _same_container(data, {k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, abc.Sequence):
-        converted = [default_convert(d) for d in data]
-        try:
-            return type(data)(converted)
-        except TypeError:
-            return converted
+        return _same_container(data, [default_convert(d) for d in data])
     return data
 
 
@@ -120,11 +121,8 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, abc.Mapping):
-        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
-        try:
-            return type(elem)(collated)
-        except TypeError:
-            return collated
+        return _same_container(elem, {key: default_collate([d[key] for d in batch])
+                                      for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
     if isinstance(elem, abc.Sequence):
@@ -135,10 +133,7 @@ def default_collate(batch):
         columns = [default_collate(list(s)) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns
-        try:
-            return type(elem)(columns)
-        except TypeError:
-            return columns
+        return _same_container(elem, columns)
     raise TypeError(f"default_collate: batch must contain {_COLLATE_TYPES}; "
                     f"found {type(elem).__name__}")
 

@@ -7,7 +7,22 @@ from . import functional as F
 from .module import Module
 
 
-class ReLU(Module):
+class _InplaceActivation(Module):
+    """An activation that may overwrite its input; extra_repr lists the attributes named in
+    _repr_args, then inplace when set."""
+
+    _repr_args: tuple[str, ...] = ()
+
+    def __init__(self, inplace: bool):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        parts = [f"{name}={getattr(self, name)}" for name in self._repr_args]
+        return ", ".join(parts + (["inplace=True"] if self.inplace else []))
+
+
+class ReLU(_InplaceActivation):
     """max(x, 0) elementwise.
 
     Args:
@@ -15,17 +30,13 @@ class ReLU(Module):
     """
 
     def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
+        super().__init__(inplace)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input, inplace=self.inplace)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
-
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceActivation):
     """x for x >= 0, negative_slope * x otherwise.
 
     Args:
@@ -33,15 +44,14 @@ class LeakyReLU(Module):
         inplace: overwrite the input.
     """
 
+    _repr_args = ("negative_slope",)
+
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False):
-        super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
+        super().__init__(inplace)
+        self.negative_slope = negative_slope
 
     def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):
@@ -64,7 +74,7 @@ class GELU(Module):
         return f"approximate='{self.approximate}'"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """x * sigmoid(x) (the swish).
 
     Args:
@@ -72,17 +82,13 @@ class SiLU(Module):
     """
 
     def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
+        super().__init__(inplace)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input, inplace=self.inplace)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
-
-class ELU(Module):
+class ELU(_InplaceActivation):
     """x for x > 0, alpha * (exp(x) - 1) otherwise.
 
     Args:
@@ -90,15 +96,14 @@ class ELU(Module):
         inplace: overwrite the input.
     """
 
+    _repr_args = ("alpha",)
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
-        super().__init__()
-        self.alpha, self.inplace = alpha, inplace
+        super().__init__(inplace)
+        self.alpha = alpha
 
     def forward(self, input: Tensor) -> Tensor:
         return F.elu(input, self.alpha, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Tanh(Module):
@@ -115,7 +120,18 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
-class Softmax(Module):
+class _DimActivation(Module):
+    """An activation normalising along one dim (None: PyTorch's legacy choice, see _dim)."""
+
+    def __init__(self, dim: int | None):
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_DimActivation):
     """exp(x) / sum(exp(x)) along dim.
 
     Args:
@@ -124,17 +140,13 @@ class Softmax(Module):
     """
 
     def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
+        super().__init__(dim)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, _dim(self.dim, input))
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_DimActivation):
     """log(softmax(x)) along dim, computed stably.
 
     Args:
@@ -142,14 +154,10 @@ class LogSoftmax(Module):
     """
 
     def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
+        super().__init__(dim)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, _dim(self.dim, input))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 def _dim(dim: int | None, input: Tensor) -> int:

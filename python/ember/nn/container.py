@@ -28,6 +28,24 @@ def _check_module(op: str, module) -> Module:
     return module
 
 
+def _renumber(container: Module, modules: list[Module]) -> None:
+    """Registers modules under the positional names '0'..'n-1' (PyTorch keeps them so)."""
+    container._modules.clear()
+    for i, module in enumerate(modules):
+        container._modules[str(i)] = module
+
+
+def _delete(op: str, container: Module, idx) -> None:
+    """Removes the module(s) at an index or slice, then renumbers the rest."""
+    keys = list(container._modules)
+    if isinstance(idx, slice):
+        for key in keys[idx]:
+            delattr(container, key)
+    else:
+        delattr(container, keys[_index(op, idx, len(keys))])
+    _renumber(container, list(container._modules.values()))
+
+
 class Sequential(Module):
     """Runs its modules in order, each on the previous one's output.
 
@@ -57,17 +75,7 @@ class Sequential(Module):
         setattr(self, key, _check_module("Sequential", module))
 
     def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for key in keys[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, keys[_index("Sequential", idx, len(self))])
-        # Renumber so that positional names stay 0..n-1, like PyTorch.
-        items = list(self._modules.items())
-        self._modules.clear()
-        for i, (_, module) in enumerate(items):
-            self._modules[str(i)] = module
+        _delete("Sequential", self, idx)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -96,9 +104,7 @@ class Sequential(Module):
             index += n
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self, items)
         return self
 
     def forward(self, input):
@@ -129,16 +135,7 @@ class ModuleList(Module):
                 _check_module("ModuleList", module))
 
     def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for key in keys[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, keys[_index("ModuleList", idx, len(self))])
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _delete("ModuleList", self, idx)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -168,9 +165,7 @@ class ModuleList(Module):
         _check_module("ModuleList.insert", module)
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _renumber(self, modules)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is not callable: iterate over it in forward()")

@@ -150,15 +150,8 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation over (N, C, H, W) inputs, per channel C.
 
     Args:
-        num_features: C.
-        eps: added to the variance for stability.
-        momentum: weight of each batch in the running statistics; None means a
-            cumulative average over all batches.
-        affine: learn a per-channel weight (ones) and bias (zeros).
-        track_running_stats: keep running_mean/running_var (used in eval mode);
-            without them eval mode uses the batch statistics too.
-        device, dtype: where and how to create the parameters and buffers.
-        bias: learn the bias (with affine).
+        num_features, eps, momentum, affine, track_running_stats, device, dtype, bias:
+            as for BatchNorm1d.
     """
 
     _dims = (4,)

@@ -32,7 +32,33 @@ def _check_optimizer(name: str, optimizer: Any) -> None:
         raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
 
 
-class LRScheduler:
+class _Scheduler:
+    """What every scheduler shares: the optimizer, the last learning rates set, and a
+    state_dict of every attribute but the optimizer."""
+
+    def _record_lrs(self) -> None:
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """Returns:
+            The learning rates the last step() set, one per parameter group."""
+        return self._last_lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """Returns:
+            The scheduler's state (every attribute except the optimizer)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restores a state produced by :meth:`state_dict`.
+
+        Args:
+            state_dict: the saved state.
+        """
+        self.__dict__.update(state_dict)
+
+
+class LRScheduler(_Scheduler):
     """Base class of the epoch-driven schedulers.
 
     Args:
@@ -68,11 +94,6 @@ class LRScheduler:
         """The learning rates of the current epoch, computed from the previous ones."""
         raise NotImplementedError
 
-    def get_last_lr(self) -> list[float]:
-        """Returns:
-            The learning rates the last step() set, one per parameter group."""
-        return self._last_lr
-
     def step(self, epoch: int | None = None) -> None:
         """Advances one epoch (or jumps to `epoch`, through the closed form where one exists)
         and sets the groups' learning rates."""
@@ -86,20 +107,7 @@ class LRScheduler:
             values = closed_form() if closed_form is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Returns:
-            The scheduler's state (every attribute except the optimizer)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restores a state produced by :meth:`state_dict`.
-
-        Args:
-            state_dict: the saved state.
-        """
-        self.__dict__.update(state_dict)
+        self._record_lrs()
 
 
 def _per_group(name: str, what: str, optimizer: Optimizer, value: Any) -> list[Any]:
@@ -454,7 +462,7 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Scheduler):
     """Reduces each group's lr by `factor` when a metric has stopped improving for
     `patience` epochs.
 
@@ -497,7 +505,7 @@ class ReduceLROnPlateau:
         self.eps = eps
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._record_lrs()
         self._reset()
 
     def _reset(self) -> None:
@@ -519,11 +527,6 @@ class ReduceLROnPlateau:
         bound = best * (self.threshold + 1.0) if self.threshold_mode == "rel" \
             else best + self.threshold
         return a > bound
-
-    def get_last_lr(self) -> list[float]:
-        """Returns:
-            The learning rates after the last step(), one per parameter group."""
-        return self._last_lr
 
     def step(self, metrics: Any, epoch: int | None = None) -> None:
         """Records the epoch's metric and reduces the lr when it has plateaued.
@@ -550,20 +553,7 @@ class ReduceLROnPlateau:
                     group["lr"] = new
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Returns:
-            The scheduler's state (every attribute except the optimizer)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restores a state produced by :meth:`state_dict`.
-
-        Args:
-            state_dict: the saved state.
-        """
-        self.__dict__.update(state_dict)
+        self._record_lrs()
 
 
 class SequentialLR(LRScheduler):

@@ -101,7 +101,21 @@ def _state_copy(model) -> dict:
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
-class ModelCheckpoint(Callback):
+class _MonitoringCallback(Callback):
+    """A callback that tracks one logged metric through the _Monitor in self._monitor."""
+
+    _monitor: _Monitor
+
+    @property
+    def monitor(self) -> str:
+        return self._monitor.monitor
+
+    @property
+    def best(self) -> float:
+        return self._monitor.best
+
+
+class ModelCheckpoint(_MonitoringCallback):
     """Saves the model (with em.save) after epochs.
 
     Args:
@@ -138,16 +152,8 @@ class ModelCheckpoint(Callback):
         self.best_path: str | None = None
 
     @property
-    def monitor(self) -> str:
-        return self._monitor.monitor
-
-    @property
     def mode(self) -> str:
         return self._monitor.mode
-
-    @property
-    def best(self) -> float:
-        return self._monitor.best
 
     def on_train_begin(self, logs=None) -> None:
         self._monitor.reset()
@@ -195,7 +201,7 @@ class ModelCheckpoint(Callback):
         return path
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(_MonitoringCallback):
     """Stops training when a monitored value stops improving.
 
     Args:
@@ -231,14 +237,6 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         self.best_epoch = 0
         self.best_weights: dict | None = None
-
-    @property
-    def monitor(self) -> str:
-        return self._monitor.monitor
-
-    @property
-    def best(self) -> float:
-        return self._monitor.best
 
     def on_train_begin(self, logs=None) -> None:
         self._monitor.reset()

@@ -10,13 +10,13 @@ import numpy as np
 
 from ... import creation
 from ..._C import DType
-from ..dataset import Dataset
+from ._base import SplitImages
 from ._download import check_md5, download_url, extract_archive, search_roots
 
 __all__ = ["CIFAR10"]
 
 
-class CIFAR10(Dataset):
+class CIFAR10(SplitImages):
     """CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in 10 classes.
 
     Reads <root>/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta} (the
@@ -57,21 +57,9 @@ class CIFAR10(Dataset):
     def __init__(self, root: str | None = None, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,
                  download: bool = False):
-        self.root = root
-        self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(root, train, transform, target_transform)
         batches = [name for name, _ in (self.train_list if train else self.test_list)]
-        folder = self._find(batches)
-        if folder is None and download:
-            folder = self.download()
-        if folder is None:
-            looked = "\n  ".join(os.path.join(r, self.base_folder)
-                                 for r in search_roots(root, None)) or "(no root given)"
-            raise RuntimeError(
-                f"{type(self).__name__}: dataset batches {batches} not found. Looked in:\n"
-                f"  {looked}\nTo get them: pass root= the folder holding {self.base_folder}/, "
-                f"set $EMBER_DATA to it, or pass download=True to fetch {self.url}")
+        folder = self._locate(batches, download)
         images, labels = [], []
         for name in batches:
             entry = self._load(os.path.join(folder, name))
@@ -106,17 +94,20 @@ class CIFAR10(Dataset):
                 return folder
         return None
 
+    def _missing_message(self, batches) -> str:
+        looked = "\n  ".join(os.path.join(r, self.base_folder)
+                             for r in search_roots(self.root, None)) or "(no root given)"
+        return (f"{type(self).__name__}: dataset batches {batches} not found. Looked in:\n"
+                f"  {looked}\nTo get them: pass root= the folder holding {self.base_folder}/, "
+                f"set $EMBER_DATA to it, or pass download=True to fetch {self.url}")
+
     def download(self) -> str:
         """Downloads and unpacks the archive into root (or $EMBER_DATA).
 
         Returns:
             The folder holding the batches.
         """
-        base = self.root if self.root is not None else os.environ.get("EMBER_DATA")
-        if base is None:
-            raise RuntimeError(f"{type(self).__name__}: download=True needs root= or "
-                               f"$EMBER_DATA to know where to save the files")
-        base = os.path.expanduser(os.fspath(base))
+        base = self._download_base()
         archive = download_url([self.url], base, self.filename, self.tgz_md5)
         extract_archive(archive, base)
         folder = os.path.join(base, self.base_folder)
@@ -125,20 +116,3 @@ class CIFAR10(Dataset):
                 raise RuntimeError(f"{type(self).__name__}: {name} is missing or corrupted "
                                    f"after extracting {archive}")
         return folder
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int):
-        """(image, label): image a uint8 32x32x3 numpy array (or the transform's output),
-        label a Python int (or the target_transform's output)."""
-        img, target = self.data[index], int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self) -> str:
-        split = "Train" if self.train else "Test"
-        return f"{type(self).__name__}(split={split}, n={len(self)})"

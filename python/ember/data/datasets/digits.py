@@ -8,12 +8,12 @@ import numpy as np
 
 from ... import creation
 from ..._C import DType
-from ..dataset import Dataset
+from ._base import LabelledImages
 
 __all__ = ["Digits"]
 
 
-class Digits(Dataset):
+class Digits(LabelledImages):
     """The UCI 8x8 digits that ship with scikit-learn (an optional dependency).
 
     Args:
@@ -44,15 +44,3 @@ class Digits(Dataset):
         self.targets = creation.tensor(self._labels, dtype=DType.int64)
         self.transform = transform
         self.target_transform = target_transform
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int):
-        """(image, label): image a float32 8x8 numpy array (or the transform's output)."""
-        img, target = self.data[index], int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target

@@ -10,7 +10,7 @@ import numpy as np
 
 from ... import creation
 from ..._C import DType
-from ..dataset import Dataset
+from ._base import SplitImages
 from ._download import download_url, search_roots
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx"]
@@ -47,7 +47,7 @@ def read_idx(path: str) -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="))
 
 
-class MNIST(Dataset):
+class MNIST(SplitImages):
     """The MNIST handwritten digits: 60,000 training and 10,000 test 28x28 images.
 
     The IDX files (train-images-idx3-ubyte[.gz] etc.) are looked for in, in order: root,
@@ -84,17 +84,10 @@ class MNIST(Dataset):
     def __init__(self, root: str | None = None, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,
                  download: bool = False):
-        self.root = root
-        self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(root, train, transform, target_transform)
         prefix = "train" if train else "t10k"
         names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
-        folder = self._find(names)
-        if folder is None and download:
-            folder = self.download()
-        if folder is None:
-            raise RuntimeError(self._missing_message(names))
+        folder = self._locate(names, download)
         images = read_idx(self._file(folder, names[0]))
         labels = read_idx(self._file(folder, names[1]))
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
@@ -142,31 +135,10 @@ class MNIST(Dataset):
         Returns:
             The folder holding them.
         """
-        base = self.root if self.root is not None else os.environ.get("EMBER_DATA")
-        if base is None:
-            raise RuntimeError(f"{type(self).__name__}: download=True needs root= or "
-                               f"$EMBER_DATA to know where to save the files")
-        folder = os.path.join(os.path.expanduser(os.fspath(base)), type(self).__name__, "raw")
+        folder = os.path.join(self._download_base(), type(self).__name__, "raw")
         for filename, md5 in self.resources:
             download_url([m + filename for m in self.mirrors], folder, filename, md5)
         return folder
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int):
-        """(image, label): image a uint8 28x28 numpy array (or the transform's output),
-        label a Python int (or the target_transform's output)."""
-        img, target = self.data[index], int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self) -> str:
-        split = "Train" if self.train else "Test"
-        return f"{type(self).__name__}(split={split}, n={len(self)})"
 
 
 class FashionMNIST(MNIST):
