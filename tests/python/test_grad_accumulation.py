@@ -34,3 +34,11 @@ def test_chain_of_scalar_adds_matches_reference():
     (y * y).sum().backward()
     expected = 2 * (np.array([[1.0, -2.0], [0.5, 3.0]]) + 50)
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+
+
+def test_backward_with_inputs_gives_each_leaf_its_own_grad():
+    a = em.tensor([1.0, 2.0], requires_grad=True)
+    b = em.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward(inputs=[a, b])
+    a.grad.mul_(5)
+    assert b.grad.tolist() == [1.0, 1.0]

@@ -81,8 +81,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, result):
             if g is None:
                 continue
-            g = g if create_graph else g.detach()
-            t.grad = g if t.grad is None else t.grad + g
+            if t.grad is not None:
+                t.grad = t.grad + (g if create_graph else g.detach())
+            else:
+                # Own memory, as AccumulateGrad gives: g may be a broadcast view
+                # or shared with another input's gradient.
+                t.grad = g if create_graph else g.detach().clone()
         return
     run_backward(tensors, seeds, retain_graph, create_graph)
 
