@@ -29,13 +29,12 @@ THREADS = _threads_from_argv()
 os.environ["OMP_NUM_THREADS"] = str(THREADS)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
+import torch
 
-import ember as em  # noqa: E402
-import ember.nn.functional as F  # noqa: E402
-from ember import _C  # noqa: E402
-
-import torch  # noqa: E402
+import ember as em
+import ember.nn.functional as F
+from ember import _C
 
 # (name, N, C, H, W, K, kernel, stride, padding)
 LAYERS = [
