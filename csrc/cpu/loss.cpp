@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/iter.h"
 #include "core/parallel.h"
+#include "cpu/vec_math.h"
 
 namespace ember {
 namespace cpu {
@@ -44,9 +46,17 @@ T at2(const Tensor& t, int64_t n, int64_t d) {
   return static_cast<const T*>(t.raw_data())[n * t.stride(0) + d * t.stride(1)];
 }
 
-// log(sum_c exp(x[c * D])) over C classes, in double.
+// log(sum_c exp(x[c * D])) over C classes, summed in double (float32 rows
+// with D == 1 take the vector kernels).
 template <typename T>
 double logsumexp(const T* x, int64_t C, int64_t D) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (D == 1) {
+      const float max = vec::max(x, C);
+      if (std::isinf(max)) return max;
+      return max + std::log(vec::exp_sum(x, max, nullptr, C));
+    }
+  }
   double max = -INFINITY;
   for (int64_t c = 0; c < C; ++c) max = std::max<double>(max, x[c * D]);
   if (std::isinf(max)) return max;

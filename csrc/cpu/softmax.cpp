@@ -10,6 +10,7 @@
 
 #include "core/parallel.h"
 #include "cpu/reduce.h"
+#include "cpu/vec_math.h"
 
 namespace ember {
 namespace cpu {
@@ -63,6 +64,20 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
     for_each_row(l, [&](int64_t o) {
       const T* row = in + o * l.n;
       T* dst = res + o * l.n;
+      if constexpr (std::is_same_v<T, float>) {
+        // Three passes: max, fused exp + sum (exp stored for softmax), then
+        // scale or shift; each runs on the vector kernels.
+        const float peak = vec::max(row, l.n);
+        const double total = vec::exp_sum(row, peak, log ? nullptr : dst, l.n);
+        if (log) {
+          const float shift = float(peak + std::log(total));
+          for (int64_t i = 0; i < l.n; ++i) dst[i] = row[i] - shift;
+        } else {
+          const float scale = float(1.0 / total);
+          for (int64_t i = 0; i < l.n; ++i) dst[i] *= scale;
+        }
+        return;
+      }
       T peak = row[0];
       for (int64_t i = 1; i < l.n; ++i) peak = std::max(peak, row[i]);
       double total = 0;
@@ -89,13 +104,19 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
     auto dst = [&](int64_t i) { return res + (o * l.n + i) * l.inner + k0; };
     for (int64_t i = 1; i < l.n; ++i)
       for (int64_t k = 0; k < width; ++k) peak[k] = std::max(peak[k], src(i)[k]);
+    std::vector<T> shifted(width);
     for (int64_t i = 0; i < l.n; ++i) {
       const T* s = src(i);
       T* d = dst(i);
+      if constexpr (std::is_same_v<T, float>) {
+        for (int64_t k = 0; k < width; ++k) shifted[k] = s[k] - peak[k];
+        vec::map(vec::MapOp::exp, shifted.data(), shifted.data(), width);
+      } else {
+        for (int64_t k = 0; k < width; ++k) shifted[k] = std::exp(s[k] - peak[k]);
+      }
       for (int64_t k = 0; k < width; ++k) {
-        T e = std::exp(s[k] - peak[k]);
-        if (!log) d[k] = e;
-        total[k] += e;
+        if (!log) d[k] = shifted[k];
+        total[k] += shifted[k];
       }
     }
     for (int64_t k = 0; k < width; ++k)

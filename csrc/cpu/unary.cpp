@@ -1,10 +1,12 @@
 // CPU kernels for unary maths, activations (forward and fused backward) and
 // clamp (see elementwise.h).
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
 #include "core/iter.h"
 #include "cpu/elementwise.h"
+#include "cpu/vec_math.h"
 
 namespace ember {
 namespace cpu {
@@ -26,6 +28,33 @@ void map(const Tensor& out, const Tensor& x, const F& f, int64_t grain = kMathGr
         *reinterpret_cast<T*>(p[0] + i * s[0]) = f(*reinterpret_cast<const T*>(p[1] + i * s[1]));
     }
   }, grain);
+}
+
+// Like map, but float32 goes through the vector kernel `op` (f is the
+// scalar form for other dtypes). Strided runs are gathered into a small
+// buffer so that every layout gives the same bits.
+template <typename T, typename F>
+void map_vec(vec::MapOp op, const Tensor& out, const Tensor& x, const F& f) {
+  if constexpr (!std::is_same_v<T, float>) {
+    map<T>(out, x, f);
+  } else {
+    for_each_run<2>({out, x}, [&](char** p, const int64_t* s, int64_t n) {
+      if (s[0] == sizeof(float) && s[1] == sizeof(float)) {
+        vec::map(op, reinterpret_cast<const float*>(p[1]), reinterpret_cast<float*>(p[0]), n);
+        return;
+      }
+      constexpr int64_t kChunk = 256;
+      float buffer[kChunk];
+      for (int64_t start = 0; start < n; start += kChunk) {
+        const int64_t len = std::min(kChunk, n - start);
+        for (int64_t i = 0; i < len; ++i)
+          buffer[i] = *reinterpret_cast<const float*>(p[1] + (start + i) * s[1]);
+        vec::map(op, buffer, buffer, len);
+        for (int64_t i = 0; i < len; ++i)
+          *reinterpret_cast<float*>(p[0] + (start + i) * s[0]) = buffer[i];
+      }
+    }, kMathGrain);
+  }
 }
 
 // out = f(grad, x) over three operands of one dtype.
@@ -78,23 +107,26 @@ struct Gelu {
 template <typename T>
 void float_unary(UnaryOp op, const Tensor& out, const Tensor& x, T alpha, T beta) {
   switch (op) {
-    case UnaryOp::exp: return map<T>(out, x, [](T v) { return std::exp(v); });
-    case UnaryOp::log: return map<T>(out, x, [](T v) { return std::log(v); });
+    case UnaryOp::exp: return map_vec<T>(vec::MapOp::exp, out, x, [](T v) { return std::exp(v); });
+    case UnaryOp::log: return map_vec<T>(vec::MapOp::log, out, x, [](T v) { return std::log(v); });
     case UnaryOp::log1p: return map<T>(out, x, [](T v) { return std::log1p(v); });
     case UnaryOp::expm1: return map<T>(out, x, [](T v) { return std::expm1(v); });
     case UnaryOp::sqrt: return map<T>(out, x, [](T v) { return std::sqrt(v); });
     case UnaryOp::rsqrt: return map<T>(out, x, [](T v) { return T(1) / std::sqrt(v); });
     case UnaryOp::sin: return map<T>(out, x, [](T v) { return std::sin(v); });
     case UnaryOp::cos: return map<T>(out, x, [](T v) { return std::cos(v); });
-    case UnaryOp::tanh: return map<T>(out, x, [](T v) { return std::tanh(v); });
-    case UnaryOp::sigmoid: return map<T>(out, x, [](T v) { return sigmoid(v); });
+    case UnaryOp::tanh:
+      return map_vec<T>(vec::MapOp::tanh, out, x, [](T v) { return std::tanh(v); });
+    case UnaryOp::sigmoid:
+      return map_vec<T>(vec::MapOp::sigmoid, out, x, [](T v) { return sigmoid(v); });
     case UnaryOp::reciprocal: return map<T>(out, x, [](T v) { return T(1) / v; });
     case UnaryOp::floor: return map<T>(out, x, [](T v) { return std::floor(v); });
     case UnaryOp::ceil: return map<T>(out, x, [](T v) { return std::ceil(v); });
     // nearbyint rounds half to even under the default rounding mode, like PyTorch.
     case UnaryOp::round: return map<T>(out, x, [](T v) { return std::nearbyint(v); });
     case UnaryOp::trunc: return map<T>(out, x, [](T v) { return std::trunc(v); });
-    case UnaryOp::silu: return map<T>(out, x, [](T v) { return v * sigmoid(v); });
+    case UnaryOp::silu:
+      return map_vec<T>(vec::MapOp::silu, out, x, [](T v) { return v * sigmoid(v); });
     case UnaryOp::gelu: return map<T>(out, x, [](T v) { return Gelu<T>::exact(v); });
     case UnaryOp::gelu_tanh: return map<T>(out, x, [](T v) { return Gelu<T>::tanh_form(v); });
     case UnaryOp::leaky_relu:

@@ -1,0 +1,298 @@
+// Vectorised float32 exp/log kernels (see vec_math.h). The maths is written
+// once with GCC/Clang vector extensions of VB bytes; it becomes SSE2, AVX2+FMA
+// or AVX-512 code depending on the target of the wrapper it is inlined into.
+#include "cpu/vec_math.h"
+
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace ember {
+namespace cpu {
+namespace vec {
+
+namespace {
+
+// Every function taking or returning a vector is inlined into a wrapper
+// built for the matching target, so no call passes vectors across the ABI
+// that -Wpsabi warns about.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define EMBER_VEC_INLINE __attribute__((always_inline)) inline
+
+// Float and int32 vectors of VB bytes (a dependent vector_size inside a class
+// template is not supported by every compiler, hence the specialisations).
+template <int VB>
+struct VecTypes;
+template <>
+struct VecTypes<16> {
+  typedef float F __attribute__((vector_size(16)));
+  typedef int32_t I __attribute__((vector_size(16)));
+};
+template <>
+struct VecTypes<32> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef int32_t I __attribute__((vector_size(32)));
+};
+template <>
+struct VecTypes<64> {
+  typedef float F __attribute__((vector_size(64)));
+  typedef int32_t I __attribute__((vector_size(64)));
+};
+
+template <int VB>
+struct Vec {
+  using F = typename VecTypes<VB>::F;
+  using I = typename VecTypes<VB>::I;
+  static constexpr int lanes = VB / int(sizeof(float));
+
+  static EMBER_VEC_INLINE F load(const float* p) {
+    F v;
+    std::memcpy(&v, p, VB);
+    return v;
+  }
+  static EMBER_VEC_INLINE void store(float* p, const F& v) { std::memcpy(p, &v, VB); }
+  static EMBER_VEC_INLINE F splat(float s) { return F{} + s; }
+
+  // exp(x) = 2^n * exp(r) with n = round(x / ln2) and |r| <= ln2 / 2; ln2 is
+  // split so that n * kLn2Hi is exact. 2^n is applied as two factors so that
+  // results in the subnormal range round once, from the polynomial.
+  static EMBER_VEC_INLINE F exp(const F& x) {
+    const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+    const float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+    F xc = x > 89.0f ? splat(89.0f) : x;
+    xc = xc < -104.0f ? splat(-104.0f) : xc;
+    xc = x == x ? xc : splat(0.0f);
+    F n = (xc * kLog2e + kRound) - kRound;
+    F r = xc - n * kLn2Hi;
+    r = r - n * kLn2Lo;
+    F p = splat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    I ni = __builtin_convertvector(n, I);
+    I half = ni >> 1;
+    F scale_a = (F)((half + 127) << 23);
+    F scale_b = (F)((ni - half + 127) << 23);
+    F y = p * scale_a * scale_b;
+    return x == x ? y : x;
+  }
+
+  // log(x) = e * ln2 + log(m) with m in [sqrt(1/2), sqrt(2)); subnormal
+  // inputs are scaled by 2^23 first so that the exponent field is meaningful.
+  static EMBER_VEC_INLINE F log(const F& x) {
+    const float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+    I tiny = x < std::numeric_limits<float>::min();
+    F xs = tiny ? x * 8388608.0f : x;
+    I bits = (I)xs;
+    I exponent = ((bits >> 23) & 0xff) - 126;
+    exponent = tiny ? exponent - 23 : exponent;
+    F m = (F)((bits & 0x007fffff) | 0x3f000000);
+    F e = __builtin_convertvector(exponent, F);
+    I below = m < 0.707106781186547524f;
+    e = below ? e - 1.0f : e;
+    F t = below ? m + m - 1.0f : m - 1.0f;
+    F z = t * t;
+    F p = splat(7.0376836292e-2f);
+    p = p * t - 1.1514610310e-1f;
+    p = p * t + 1.1676998740e-1f;
+    p = p * t - 1.2420140846e-1f;
+    p = p * t + 1.4249322787e-1f;
+    p = p * t - 1.6668057665e-1f;
+    p = p * t + 2.0000714765e-1f;
+    p = p * t - 2.4999993993e-1f;
+    p = p * t + 3.3333331174e-1f;
+    F y = p * t * z + e * kLn2Lo - 0.5f * z;
+    y = t + y + e * kLn2Hi;
+    const float inf = std::numeric_limits<float>::infinity();
+    y = x == 0.0f ? splat(-inf) : y;
+    y = x < 0.0f ? splat(std::numeric_limits<float>::quiet_NaN()) : y;
+    y = x == inf ? splat(inf) : y;
+    return x == x ? y : x;
+  }
+
+  static EMBER_VEC_INLINE F abs(const F& x) { return (F)((I)x & INT32_MAX); }
+  static EMBER_VEC_INLINE F copy_sign(const F& magnitude, const F& sign) {
+    return (F)((I)magnitude | ((I)sign & INT32_MIN));
+  }
+
+  // Written through exp(-|x|) so that it never overflows and keeps full
+  // relative accuracy for large negative x.
+  static EMBER_VEC_INLINE F sigmoid(const F& x) {
+    F e = exp(-abs(x));
+    F s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
+  }
+
+  // A polynomial near 0, where 1 - 2 / (exp(2|x|) + 1) would cancel.
+  static EMBER_VEC_INLINE F tanh(const F& x) {
+    F a = abs(x);
+    F z = x * x;
+    F p = splat(-5.70498872745e-3f);
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    F small = p * z * x + x;
+    F large = copy_sign(1.0f - 2.0f / (exp(a + a) + 1.0f), x);
+    return a < 0.625f ? small : large;
+  }
+
+  template <MapOp op>
+  static EMBER_VEC_INLINE F apply(const F& x) {
+    if constexpr (op == MapOp::exp) return exp(x);
+    if constexpr (op == MapOp::log) return log(x);
+    if constexpr (op == MapOp::sigmoid) return sigmoid(x);
+    if constexpr (op == MapOp::tanh) return tanh(x);
+    if constexpr (op == MapOp::silu) return x * sigmoid(x);
+  }
+
+  template <MapOp op>
+  static EMBER_VEC_INLINE void map_loop(const float* x, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) store(y + i, apply<op>(load(x + i)));
+    if (i == n) return;
+    float buffer[lanes] = {};
+    std::memcpy(buffer, x + i, (n - i) * sizeof(float));
+    store(buffer, apply<op>(load(buffer)));
+    std::memcpy(y + i, buffer, (n - i) * sizeof(float));
+  }
+
+  static EMBER_VEC_INLINE void map(MapOp op, const float* x, float* y, int64_t n) {
+    switch (op) {
+      case MapOp::exp: return map_loop<MapOp::exp>(x, y, n);
+      case MapOp::log: return map_loop<MapOp::log>(x, y, n);
+      case MapOp::sigmoid: return map_loop<MapOp::sigmoid>(x, y, n);
+      case MapOp::tanh: return map_loop<MapOp::tanh>(x, y, n);
+      case MapOp::silu: return map_loop<MapOp::silu>(x, y, n);
+    }
+  }
+
+  static EMBER_VEC_INLINE float max(const float* x, int64_t n) {
+    const float lowest = -std::numeric_limits<float>::infinity();
+    F best = splat(lowest);
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      F v = load(x + i);
+      best = v > best ? v : best;
+    }
+    float result = lowest;
+    for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
+    for (; i < n; ++i) result = x[i] > result ? x[i] : result;
+    return result;
+  }
+
+  // Each lane sums a few terms in float, then the lanes are added into
+  // double totals: short float chains keep the error near one rounding.
+  static EMBER_VEC_INLINE double exp_sum(const float* x, float shift, float* y, int64_t n) {
+    constexpr int kFlushEvery = 8;
+    double lane_total[lanes] = {};
+    int64_t i = 0;
+    while (i + lanes <= n) {
+      F acc = {};
+      for (int k = 0; k < kFlushEvery && i + lanes <= n; ++k, i += lanes) {
+        F e = exp(load(x + i) - shift);
+        if (y) store(y + i, e);
+        acc += e;
+      }
+      for (int j = 0; j < lanes; ++j) lane_total[j] += acc[j];
+    }
+    double total = 0;
+    for (int j = 0; j < lanes; ++j) total += lane_total[j];
+    if (i == n) return total;
+    float buffer[lanes] = {};
+    std::memcpy(buffer, x + i, (n - i) * sizeof(float));
+    store(buffer, exp(load(buffer) - shift));
+    for (int64_t j = 0; j < n - i; ++j) total += buffer[j];
+    if (y) std::memcpy(y + i, buffer, (n - i) * sizeof(float));
+    return total;
+  }
+};
+
+void map_generic(MapOp op, const float* x, float* y, int64_t n) { Vec<16>::map(op, x, y, n); }
+float max_generic(const float* x, int64_t n) { return Vec<16>::max(x, n); }
+double exp_sum_generic(const float* x, float shift, float* y, int64_t n) {
+  return Vec<16>::exp_sum(x, shift, y, n);
+}
+
+__attribute__((target("avx2,fma"))) void map_avx2(MapOp op, const float* x, float* y,
+                                                  int64_t n) {
+  Vec<32>::map(op, x, y, n);
+}
+__attribute__((target("avx2,fma"))) float max_avx2(const float* x, int64_t n) {
+  return Vec<32>::max(x, n);
+}
+__attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float shift, float* y,
+                                                        int64_t n) {
+  return Vec<32>::exp_sum(x, shift, y, n);
+}
+
+__attribute__((target("avx512f"))) void map_avx512(MapOp op, const float* x, float* y,
+                                                   int64_t n) {
+  Vec<64>::map(op, x, y, n);
+}
+__attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
+  return Vec<64>::max(x, n);
+}
+__attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float shift, float* y,
+                                                         int64_t n) {
+  return Vec<64>::exp_sum(x, shift, y, n);
+}
+
+Isa detect_best() {
+  if (isa_supported(Isa::avx512)) return Isa::avx512;
+  if (isa_supported(Isa::avx2)) return Isa::avx2;
+  return Isa::generic;
+}
+
+}  // namespace
+
+bool isa_supported(Isa isa) {
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::generic: return true;
+    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512: return __builtin_cpu_supports("avx512f");
+  }
+  return false;
+}
+
+Isa best_isa() {
+  static const Isa best = detect_best();
+  return best;
+}
+
+void map(MapOp op, const float* x, float* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return map_avx512(op, x, y, n);
+    case Isa::avx2: return map_avx2(op, x, y, n);
+    case Isa::generic: break;
+  }
+  map_generic(op, x, y, n);
+}
+
+float max(const float* x, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return max_avx512(x, n);
+    case Isa::avx2: return max_avx2(x, n);
+    case Isa::generic: break;
+  }
+  return max_generic(x, n);
+}
+
+double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return exp_sum_avx512(x, shift, y, n);
+    case Isa::avx2: return exp_sum_avx2(x, shift, y, n);
+    case Isa::generic: break;
+  }
+  return exp_sum_generic(x, shift, y, n);
+}
+
+}  // namespace vec
+}  // namespace cpu
+}  // namespace ember

@@ -1,0 +1,36 @@
+// Vectorised exp/log and the activations built on them, over contiguous
+// float32 arrays. Each kernel is compiled for SSE2, AVX2+FMA and AVX-512 and
+// the widest one the CPU supports is chosen at run time. Results stay within
+// ~2 ulp of libm over the whole float range, including overflow to inf,
+// gradual underflow, NaN/inf inputs and log of zero or negative numbers.
+#pragma once
+
+#include <cstdint>
+
+namespace ember {
+namespace cpu {
+namespace vec {
+
+enum class Isa { generic, avx2, avx512 };
+
+// Whether this CPU can run kernels built for `isa`.
+bool isa_supported(Isa isa);
+// The widest supported ISA: the one the functions below use by default.
+Isa best_isa();
+
+enum class MapOp { exp, log, sigmoid, tanh, silu };
+
+// y[i] = op(x[i]) for i < n. x and y may be the same array.
+void map(MapOp op, const float* x, float* y, int64_t n, Isa isa = best_isa());
+
+// Largest element of x[0..n); NaN elements are skipped (-inf when there are
+// no others).
+float max(const float* x, int64_t n, Isa isa = best_isa());
+
+// Sum over i < n of exp(x[i] - shift), accumulated in double; each term is
+// also stored to y[i] when y is not null.
+double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa = best_isa());
+
+}  // namespace vec
+}  // namespace cpu
+}  // namespace ember

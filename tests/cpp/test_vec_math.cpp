@@ -1,0 +1,261 @@
+// Tests of the vectorised float32 exp/log kernels (cpu/vec_math.h) on every
+// ISA this CPU supports: ulp error against a double-precision libm reference
+// over a dense sweep of the float range, special values, and the softmax
+// helpers (max, exp_sum) against naive loops at odd sizes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "cpu/vec_math.h"
+
+namespace ember {
+namespace {
+
+using cpu::vec::Isa;
+using cpu::vec::MapOp;
+
+const float kInf = std::numeric_limits<float>::infinity();
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
+    if (cpu::vec::isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::generic: return "generic";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+// Floats mapped onto integers that count representable values in order, so
+// that the difference of two is their distance in ulps.
+int64_t ordered(float f) {
+  int32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits < 0 ? -int64_t(bits & INT32_MAX) : int64_t(bits);
+}
+
+float from_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+// Distance in ulps between got and the reference rounded to float; NaN must
+// match NaN and infinities must match exactly.
+int64_t ulp_error(float got, double reference) {
+  float ref = float(reference);
+  if (std::isnan(ref) || std::isnan(got)) return std::isnan(ref) == std::isnan(got) ? 0 : INT32_MAX;
+  if (std::isinf(ref) || std::isinf(got)) return ref == got ? 0 : INT32_MAX;
+  int64_t d = ordered(got) - ordered(ref);
+  return d < 0 ? -d : d;
+}
+
+double reference(MapOp op, double x) {
+  switch (op) {
+    case MapOp::exp: return std::exp(x);
+    case MapOp::log: return std::log(x);
+    case MapOp::sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case MapOp::tanh: return std::tanh(x);
+    case MapOp::silu: return x / (1.0 + std::exp(-x));
+  }
+  return 0;
+}
+
+// Runs op over every `step`-th float bit pattern (both signs, NaNs included)
+// and returns the largest ulp error, printing the worst input.
+int64_t sweep(MapOp op, Isa isa, uint32_t step) {
+  std::vector<float> x, y;
+  int64_t worst = 0;
+  float worst_x = 0, worst_y = 0;
+  const uint64_t chunk = uint64_t(1) << 20;
+  for (uint64_t start = 0; start < (uint64_t(1) << 32); start += chunk * step) {
+    x.clear();
+    for (uint64_t b = start; b < start + chunk * step && b < (uint64_t(1) << 32); b += step)
+      x.push_back(from_bits(uint32_t(b)));
+    y.assign(x.size(), 0.f);
+    cpu::vec::map(op, x.data(), y.data(), int64_t(x.size()), isa);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double want = reference(op, double(x[i]));
+      // Below -87 silu is x times a subnormal sigmoid, which carries only a
+      // few significant bits (as with libm): checked absolutely there.
+      if (op == MapOp::silu && x[i] < -87.f) {
+        EXPECT_NEAR(y[i], want, -x[i] * std::numeric_limits<float>::denorm_min())
+            << "silu(" << x[i] << ")";
+        continue;
+      }
+      int64_t e = ulp_error(y[i], want);
+      if (e > worst) worst = e, worst_x = x[i], worst_y = y[i];
+    }
+  }
+  if (worst > 0) {
+    std::printf("  %s: worst %lld ulp at x=%.9g (got %.9g, want %.9g)\n", isa_name(isa),
+                (long long)worst, worst_x, worst_y, reference(op, worst_x));
+  }
+  return worst;
+}
+
+TEST(VecMath, ExpSweepWithinTwoUlp) {
+  for (Isa isa : supported_isas()) EXPECT_LE(sweep(MapOp::exp, isa, 127), 2) << isa_name(isa);
+}
+
+TEST(VecMath, LogSweepWithinTwoUlp) {
+  for (Isa isa : supported_isas()) EXPECT_LE(sweep(MapOp::log, isa, 127), 2) << isa_name(isa);
+}
+
+TEST(VecMath, ActivationSweeps) {
+  for (Isa isa : supported_isas()) {
+    EXPECT_LE(sweep(MapOp::sigmoid, isa, 509), 3) << isa_name(isa);
+    EXPECT_LE(sweep(MapOp::tanh, isa, 509), 3) << isa_name(isa);
+    EXPECT_LE(sweep(MapOp::silu, isa, 509), 4) << isa_name(isa);
+  }
+}
+
+// Every float in [lo, hi) at the densest spacing, where the range reduction
+// and the overflow / underflow boundaries are most delicate.
+TEST(VecMath, ExpBoundaryRanges) {
+  for (Isa isa : supported_isas()) {
+    for (auto [lo, hi] : {std::pair{88.0f, 89.0f}, std::pair{-104.0f, -86.0f},
+                          std::pair{-0.5f, -0.25f}, std::pair{0.25f, 0.5f}}) {
+      std::vector<float> x;
+      for (float v = lo; v < hi; v = std::nextafter(v, kInf)) x.push_back(v);
+      std::vector<float> y(x.size());
+      cpu::vec::map(MapOp::exp, x.data(), y.data(), int64_t(x.size()), isa);
+      int64_t worst = 0;
+      for (size_t i = 0; i < x.size(); ++i)
+        worst = std::max(worst, ulp_error(y[i], std::exp(double(x[i]))));
+      EXPECT_LE(worst, 2) << isa_name(isa) << " on [" << lo << ", " << hi << ")";
+    }
+  }
+}
+
+TEST(VecMath, LogNearOneAndSubnormals) {
+  for (Isa isa : supported_isas()) {
+    std::vector<float> x;
+    for (float v = 0.5f; v < 2.0f; v = std::nextafter(v, kInf)) x.push_back(v);
+    for (uint32_t b = 1; b < (1u << 23); b += 7) x.push_back(from_bits(b));
+    std::vector<float> y(x.size());
+    cpu::vec::map(MapOp::log, x.data(), y.data(), int64_t(x.size()), isa);
+    int64_t worst = 0;
+    for (size_t i = 0; i < x.size(); ++i)
+      worst = std::max(worst, ulp_error(y[i], std::log(double(x[i]))));
+    EXPECT_LE(worst, 2) << isa_name(isa);
+  }
+}
+
+void expect_same(float got, float want, const char* what, float x, Isa isa) {
+  if (std::isnan(want)) {
+    EXPECT_TRUE(std::isnan(got)) << what << "(" << x << ") on " << isa_name(isa) << " = " << got;
+  } else {
+    EXPECT_EQ(got, want) << what << "(" << x << ") on " << isa_name(isa);
+  }
+}
+
+TEST(VecMath, SpecialValues) {
+  const float denorm_min = std::numeric_limits<float>::denorm_min();
+  const float max = std::numeric_limits<float>::max();
+  struct Case {
+    MapOp op;
+    float x, want;
+  };
+  const std::vector<Case> cases = {
+      {MapOp::exp, 0.f, 1.f},          {MapOp::exp, -0.f, 1.f},
+      {MapOp::exp, kInf, kInf},        {MapOp::exp, -kInf, 0.f},
+      {MapOp::exp, kNaN, kNaN},        {MapOp::exp, 88.73f, kInf},
+      {MapOp::exp, 1000.f, kInf},      {MapOp::exp, max, kInf},
+      {MapOp::exp, -104.f, 0.f},       {MapOp::exp, -1000.f, 0.f},
+      {MapOp::exp, -max, 0.f},         {MapOp::exp, denorm_min, 1.f},
+      {MapOp::exp, -103.2789f, denorm_min},
+      {MapOp::log, 1.f, 0.f},          {MapOp::log, 0.f, -kInf},
+      {MapOp::log, -0.f, -kInf},       {MapOp::log, -1.f, kNaN},
+      {MapOp::log, -denorm_min, kNaN}, {MapOp::log, -kInf, kNaN},
+      {MapOp::log, kInf, kInf},        {MapOp::log, kNaN, kNaN},
+      {MapOp::sigmoid, kInf, 1.f},     {MapOp::sigmoid, -kInf, 0.f},
+      {MapOp::sigmoid, 0.f, 0.5f},     {MapOp::sigmoid, kNaN, kNaN},
+      {MapOp::tanh, kInf, 1.f},        {MapOp::tanh, -kInf, -1.f},
+      {MapOp::tanh, 0.f, 0.f},         {MapOp::tanh, 100.f, 1.f},
+      {MapOp::tanh, kNaN, kNaN},       {MapOp::silu, kInf, kInf},
+      {MapOp::silu, 0.f, 0.f},         {MapOp::silu, kNaN, kNaN},
+  };
+  for (Isa isa : supported_isas()) {
+    for (const Case& c : cases) {
+      // Each value is checked alone (tail path) and inside a full vector.
+      for (int64_t n : {int64_t(1), int64_t(37)}) {
+        std::vector<float> x(n, c.x), y(n);
+        cpu::vec::map(c.op, x.data(), y.data(), n, isa);
+        for (float v : y) expect_same(v, c.want, "op", c.x, isa);
+      }
+    }
+  }
+}
+
+TEST(VecMath, MapInPlaceAndOddSizes) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-20.f, 20.f);
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {0, 1, 7, 15, 16, 17, 33, 129, 1031}) {
+      std::vector<float> x(n);
+      for (float& v : x) v = dist(rng);
+      std::vector<float> y = x;
+      cpu::vec::map(MapOp::exp, y.data(), y.data(), n, isa);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_LE(ulp_error(y[i], std::exp(double(x[i]))), 2) << "n=" << n << " i=" << i;
+    }
+  }
+}
+
+TEST(VecMath, MaxMatchesNaiveLoop) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.f, 10.f);
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {1, 7, 15, 16, 17, 33, 129, 1031}) {
+      std::vector<float> x(n);
+      for (float& v : x) v = dist(rng);
+      float want = x[0];
+      for (float v : x) want = std::max(want, v);
+      EXPECT_EQ(cpu::vec::max(x.data(), n, isa), want) << isa_name(isa) << " n=" << n;
+      x[n / 2] = kNaN;
+      float got = cpu::vec::max(x.data(), n, isa);
+      EXPECT_FALSE(std::isnan(got)) << isa_name(isa) << " n=" << n;
+    }
+    EXPECT_EQ(cpu::vec::max(nullptr, 0, isa), -kInf);
+    std::vector<float> infs(19, -kInf);
+    infs[11] = kInf;
+    EXPECT_EQ(cpu::vec::max(infs.data(), 19, isa), kInf);
+  }
+}
+
+TEST(VecMath, ExpSumMatchesDoubleReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.f, 3.f);
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {0, 1, 7, 15, 16, 17, 33, 129, 1031, 65537}) {
+      std::vector<float> x(n);
+      for (float& v : x) v = dist(rng);
+      const float shift = n ? *std::max_element(x.begin(), x.end()) : 0.f;
+      double want = 0;
+      for (float v : x) want += std::exp(double(v) - shift);
+      std::vector<float> y(n, -1.f);
+      double got = cpu::vec::exp_sum(x.data(), shift, y.data(), n, isa);
+      EXPECT_NEAR(got, want, 1e-6 * want + 1e-12) << isa_name(isa) << " n=" << n;
+      EXPECT_EQ(cpu::vec::exp_sum(x.data(), shift, nullptr, n, isa), got);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_LE(ulp_error(y[i], std::exp(double(x[i] - shift))), 2) << "n=" << n << " i=" << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ember
