@@ -58,12 +58,12 @@ std::vector<float> expected_sums(const std::vector<float>& x) {
   return sums;
 }
 
-class Harness : public ::testing::Test {
+class CudaEmuHarness : public ::testing::Test {
  protected:
   void TearDown() override { cuda_emu::set_shuffle(false); }
 };
 
-TEST_F(Harness, BlockReductionWithSharedMemoryAndBarriers) {
+TEST_F(CudaEmuHarness, BlockReductionWithSharedMemoryAndBarriers) {
   for (int n : {1, 31, 256, 1000}) {
     std::vector<float> x = iota_values(n);
     EXPECT_EQ(block_sums<false>(x), expected_sums(x)) << "n = " << n;
@@ -73,7 +73,7 @@ TEST_F(Harness, BlockReductionWithSharedMemoryAndBarriers) {
   }
 }
 
-TEST_F(Harness, ShuffleModeCatchesMissingSyncthreads) {
+TEST_F(CudaEmuHarness, ShuffleModeCatchesMissingSyncthreads) {
   std::vector<float> x = iota_values(1000);
   // Thread order hides the race...
   cuda_emu::set_shuffle(false);
@@ -101,7 +101,7 @@ __global__ void shuffle_kernel(int* out) {
   out[base + 5] = int(__shfl_sync(0xffffffffu, sum, 0));
 }
 
-TEST_F(Harness, WarpShuffles) {
+TEST_F(CudaEmuHarness, WarpShuffles) {
   for (bool shuffled : {false, true}) {
     cuda_emu::set_shuffle(shuffled, 11);
     std::vector<int> out(64 * 6, -1);
@@ -137,7 +137,7 @@ __global__ void vote_kernel(unsigned* ballots, int* any, int* all) {
   if (lane == 16) ballots[warp * 2 + 1] = hb;
 }
 
-TEST_F(Harness, WarpVotes) {
+TEST_F(CudaEmuHarness, WarpVotes) {
   std::vector<unsigned> ballots(4, 0);
   std::vector<int> any(2, -1), all(2, -1);
   launch(vote_kernel, dim3(1), dim3(64), 0, nullptr, ballots.data(), any.data(), all.data());
@@ -175,7 +175,7 @@ __global__ void atomics_kernel(float* fsum, double* dsum, int* isum, unsigned* u
   atomicExch(exch, 1.5f);
 }
 
-TEST_F(Harness, AtomicsFromManyBlocks) {
+TEST_F(CudaEmuHarness, AtomicsFromManyBlocks) {
   const int blocks = 13, threads = 96, total = blocks * threads;
   float fsum = 0, exch = 0;
   double dsum = 0;
@@ -213,7 +213,7 @@ __global__ void reverse_kernel(const double* x, double* y) {
   y[base + tid] = __ldg(&tile[threads - 1 - tid]);
 }
 
-TEST_F(Harness, DynamicSharedMemoryAndTwoDimensionalBlocks) {
+TEST_F(CudaEmuHarness, DynamicSharedMemoryAndTwoDimensionalBlocks) {
   const int threads = 8 * 6, blocks = 3;
   std::vector<double> x(threads * blocks), y(x.size(), 0);
   std::iota(x.begin(), x.end(), 0.0);
@@ -234,7 +234,7 @@ __global__ void grid_index_kernel(int* out) {
   out[block * per_block + thread] = int(block * per_block + thread);
 }
 
-TEST_F(Harness, ThreeDimensionalGridsAndBlocks) {
+TEST_F(CudaEmuHarness, ThreeDimensionalGridsAndBlocks) {
   std::vector<int> out(2 * 3 * 2 * 4 * 2 * 3, -1);
   launch(grid_index_kernel, dim3(2, 3, 2), dim3(4, 2, 3), 0, nullptr, out.data());
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], int(i));
@@ -255,7 +255,7 @@ __global__ void exited_lane_kernel(int* out) {
   out[threadIdx.x] = __shfl_sync(0xffffffffu, int(threadIdx.x), 0);
 }
 
-TEST_F(Harness, ReportsMisuseInsteadOfHanging) {
+TEST_F(CudaEmuHarness, ReportsMisuseInsteadOfHanging) {
   std::vector<int> out(64, 0);
   EXPECT_THROW(launch(divergent_barrier_kernel, dim3(1), dim3(32), 0, nullptr, out.data()),
                cuda_emu::Error);
