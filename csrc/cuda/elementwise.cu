@@ -63,7 +63,8 @@ __global__ void binary_vector_kernel(T* __restrict__ out, const T* __restrict__ 
     if (kB == Operand::array) y = reinterpret_cast<const Pack<T>*>(b)[p];
     EMBER_UNROLL
     for (int k = 0; k < kPack; ++k) {
-      r.v[k] = op(kA == Operand::array ? x.v[k] : a_scalar, kB == Operand::array ? y.v[k] : b_scalar);
+      r.v[k] = op(kA == Operand::array ? x.v[k] : a_scalar,
+                  kB == Operand::array ? y.v[k] : b_scalar);
     }
     reinterpret_cast<Pack<T>*>(out)[p] = r;
   }

@@ -73,8 +73,8 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) {
-    EMBER_FAIL(runtime, "CUDA launch of ", detail::kernel_name(reinterpret_cast<const void*>(kernel)),
-               " (grid ", grid.x, "x", grid.y, "x", grid.z, ", block ", block.x, "x", block.y,
+    std::string name = detail::kernel_name(reinterpret_cast<const void*>(kernel));
+    EMBER_FAIL(runtime, "CUDA launch of ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z, ", block ", block.x, "x", block.y,
                "x", block.z, ", ", shared_bytes, " bytes shared) failed: ",
                cudaGetErrorString(err));
   }

@@ -30,8 +30,8 @@ void check(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor got = Tensor::full(shape, Scalar(-7.0), a.dtype());
   cuda::BinaryGeometry g = cuda::binary_geometry(binary_op_name(op), got, ea, eb);
   cuda::binary_raw(op, a.dtype(), got.raw_data(), ea.raw_data(), eb.raw_data(), g);
-  ASSERT_EQ(std::memcmp(got.raw_data(), expected.raw_data(), size_t(got.numel()) * got.element_size()),
-            0)
+  size_t bytes = size_t(got.numel()) * got.element_size();
+  ASSERT_EQ(std::memcmp(got.raw_data(), expected.raw_data(), bytes), 0)
       << binary_op_name(op) << " " << a.str() << " with " << b.str();
 }
 
