@@ -4,6 +4,7 @@
 #include "ops/elementwise.h"
 
 #include "cpu/elementwise.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 
@@ -82,6 +83,14 @@ static void check_integer_operands(BinaryOp op, DType dtype, const Tensor& b) {
   }
 }
 
+// CUDA has no dtype conversion kernel yet, so both operands must already be
+// in the result dtype.
+static void check_cuda_dtypes(const char* op, DType dtype, const Tensor& a, const Tensor& b) {
+  EMBER_CHECK_KIND(not_implemented, a.dtype() == dtype && b.dtype() == dtype, op,
+                   ": mixed dtypes on CUDA are not supported yet (", a.str(), " and ", b.str(),
+                   "); convert one operand on the CPU first");
+}
+
 void check_writable(const char* op, const Tensor& out) {
   for (int64_t d = 0; d < out.dim(); ++d) {
     EMBER_CHECK(out.stride(d) != 0 || out.size(d) <= 1, op,
@@ -103,6 +112,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
       cpu::binary(op, out, a.to(dtype).expand(shape), rhs.expand(shape));
       break;
     }
+    case DeviceType::cuda:
+      check_cuda_dtypes(name, dtype, a, b);
+      cuda::binary(op, out, a.expand(shape), b.expand(shape));
+      break;
     default: no_kernel(name, a.device());
   }
   return out;
@@ -118,13 +131,24 @@ Tensor& binary_(BinaryOp op, Tensor& a, const Tensor& b) {
   DType dtype = binary_result_type(op, a.dtype(), b.dtype());
   EMBER_CHECK_KIND(type, dtype == a.dtype(), name, "_: result type ", dtype_name(dtype),
                    " can't be cast to the desired output type ", dtype_name(a.dtype()));
-  // The kernel reads b while writing a: a b sharing a's memory is copied first.
-  Tensor rhs = b.storage() == a.storage() ? b.to(dtype).clone() : b.to(dtype);
   switch (a.device().type) {
-    case DeviceType::cpu:
+    case DeviceType::cpu: {
+      // The kernel reads b while writing a: a b sharing a's memory is copied first.
+      Tensor rhs = b.storage() == a.storage() ? b.to(dtype).clone() : b.to(dtype);
       check_integer_operands(op, dtype, rhs);
       cpu::binary(op, a, a, rhs.expand(shape));
       break;
+    }
+    case DeviceType::cuda: {
+      check_cuda_dtypes(name, dtype, a, b);
+      // Each thread reads its own element of b before writing a's, so only a b
+      // that is exactly a's view may share its memory without a copy.
+      bool same_view = b.offset() == a.offset() && b.shape() == a.shape() &&
+                       b.strides() == a.strides();
+      Tensor rhs = b.storage() == a.storage() && !same_view ? b.clone() : b;
+      cuda::binary(op, a, a, rhs.expand(shape));
+      break;
+    }
     default: no_kernel(name, a.device());
   }
   a.bump_version();

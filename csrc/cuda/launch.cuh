@@ -1,0 +1,86 @@
+// ember's kernel launch helper, the only place that writes <<< >>>. Under
+// nvcc, launch(kernel, grid, block, shared_bytes, stream, args...) launches and
+// checks cudaGetLastError, naming the kernel in the error. Compiled as host
+// C++ with EMBER_CUDA_EMU defined, it is the CUDA-on-CPU harness's launch
+// (tests/cuda_emu/cuda_emu.h), so the same kernel sources run without a GPU.
+// Kernels include this header only; dynamic shared memory is declared with
+// EMBER_DYNAMIC_SHARED(type, name) in both builds.
+#pragma once
+
+#include <cstdint>
+
+#if defined(EMBER_CUDA_EMU)
+#include "cuda_emu.h"
+#else
+#include <cuda_runtime.h>
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "core/check.h"
+
+// One untyped extern array for every kernel: extern __shared__ arrays of
+// different element types in one translation unit would conflict.
+#define EMBER_DYNAMIC_SHARED(type, name)                                 \
+  extern __shared__ __align__(16) unsigned char ember_dynamic_shared_[]; \
+  type* name = reinterpret_cast<type*>(ember_dynamic_shared_)
+#endif
+
+// The symbols of the emulated build live in their own inline namespace so a
+// test can link kernels compiled both ways (host-compiled for the harness,
+// nvcc-compiled in ember_core) without clashes.
+#if defined(EMBER_CUDA_EMU)
+#define EMBER_CUDA_BUILD emulated
+#define EMBER_UNROLL _Pragma("GCC unroll 16")
+#else
+#define EMBER_CUDA_BUILD device
+#define EMBER_UNROLL _Pragma("unroll")
+#endif
+
+namespace ember {
+namespace cuda {
+inline namespace EMBER_CUDA_BUILD {
+
+template <typename T>
+__host__ __device__ __forceinline__ T ceil_div(T a, T b) {
+  return (a + b - 1) / b;
+}
+
+#if defined(EMBER_CUDA_EMU)
+using ::cuda_emu::launch;
+#else
+namespace detail {
+// The demangled kernel name, for launch errors.
+inline std::string kernel_name(const void* kernel) {
+  const char* mangled = nullptr;
+  if (cudaFuncGetName(&mangled, kernel) != cudaSuccess || mangled == nullptr) {
+    cudaGetLastError();
+    return "kernel";
+  }
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  return name;
+}
+}  // namespace detail
+
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+            cudaStream_t stream, Args&&... args) {
+  kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) {
+    std::string name = detail::kernel_name(reinterpret_cast<const void*>(kernel));
+    EMBER_FAIL(runtime, "CUDA launch of ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z, ", block ", block.x, "x", block.y,
+               "x", block.z, ", ", shared_bytes, " bytes shared) failed: ",
+               cudaGetErrorString(err));
+  }
+}
+#endif
+
+}  // namespace EMBER_CUDA_BUILD
+}  // namespace cuda
+}  // namespace ember

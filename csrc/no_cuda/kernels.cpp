@@ -1,0 +1,31 @@
+// The CUDA op functions (cuda/kernels.h) when ember is built without CUDA:
+// each throws naming the op. No CUDA tensor can exist in such a build, so
+// these are reached only by direct C++ calls.
+#include "core/check.h"
+#include "cuda/kernels.h"
+
+namespace ember {
+namespace cuda {
+inline namespace EMBER_CUDA_BUILD {
+
+namespace {
+[[noreturn]] void not_built(const char* op) {
+  EMBER_FAIL(runtime, op, ": ember was built without CUDA");
+}
+}  // namespace
+
+BinaryGeometry binary_geometry(const char* op, const Tensor&, const Tensor&, const Tensor&) {
+  not_built(op);
+}
+
+void binary_raw(BinaryOp op, DType, void*, const void*, const void*, const BinaryGeometry&) {
+  not_built(binary_op_name(op));
+}
+
+void binary(BinaryOp op, const Tensor&, const Tensor&, const Tensor&) {
+  not_built(binary_op_name(op));
+}
+
+}  // namespace EMBER_CUDA_BUILD
+}  // namespace cuda
+}  // namespace ember
