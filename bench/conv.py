@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 
@@ -25,12 +26,17 @@ def _threads_from_argv() -> int:
     return pre.parse_known_args()[0].threads
 
 
-THREADS = _threads_from_argv()
-os.environ["OMP_NUM_THREADS"] = str(THREADS)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Imported by bench/run.py, which configures the threads itself first.
+if __name__ == "__main__":
+    os.environ["OMP_NUM_THREADS"] = str(_threads_from_argv())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:
+    torch = None
 
 import ember as em
 import ember.nn.functional as F
@@ -59,21 +65,62 @@ def _median_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def _check_without_torch(ex, ew, eb, eg, e_grads, stride, pad):
+    """Forward against numpy; gradients through bilinearity: <g, conv(x, w)> = <dx, x> = <dw, w>."""
+    x, wt = ex.numpy().astype(np.float64), ew.numpy().astype(np.float64)
+    ks = wt.shape[2]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (ks, ks), axis=(2, 3))[:, :, ::stride,
+                                                                              ::stride]
+    ref = np.einsum("nchwij,kcij->nkhw", win, wt, optimize=True)
+    out = F.conv2d(ex, ew, eb, stride=stride, padding=pad).numpy()
+    np.testing.assert_allclose(out, ref + eb.numpy()[:, None, None], rtol=1e-3, atol=1e-3)
+    terms = eg.numpy().astype(np.float64) * ref
+    inner, scale = float(terms.sum()), float(np.abs(terms).sum())
+    for grad, value in zip(e_grads[:2], (x, wt)):
+        got = float((em.Tensor._make(grad, False, None, 0).numpy() * value).sum())
+        np.testing.assert_allclose(got, inner, rtol=0, atol=1e-4 * scale)
+    np.testing.assert_allclose(em.Tensor._make(e_grads[2], False, None, 0).numpy(),
+                               eg.numpy().sum(axis=(0, 2, 3)), rtol=1e-3, atol=1e-2)
+
+
 def layer_fns(n, c, h, w, k, ks, stride, pad):
+    """{phase: (ember fn, torch fn or None)} for one layer, each result checked first."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w), dtype=np.float32)
     wt = rng.standard_normal((k, c, ks, ks), dtype=np.float32) * 0.1
     b = rng.standard_normal(k, dtype=np.float32)
     ex, ew, eb = em.from_numpy(x), em.from_numpy(wt), em.from_numpy(b)
-    tx, tw, tb = torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(b)
-    out = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)
-    g = rng.standard_normal(tuple(out.shape), dtype=np.float32)
-    eg, tg = em.from_numpy(g), torch.from_numpy(g)
-
-    np.testing.assert_allclose(F.conv2d(ex, ew, eb, stride=stride, padding=pad).numpy(),
-                               out.numpy(), rtol=1e-3, atol=1e-3)
+    ho, wo = (h + 2 * pad - ks) // stride + 1, (w + 2 * pad - ks) // stride + 1
+    g = rng.standard_normal((n, k, ho, wo), dtype=np.float32)
+    eg = em.from_numpy(g)
     raw = [stride, stride], [pad, pad, pad, pad], [1, 1], 1
     e_grads = _C.conv2d_backward(eg._data, ex._data, ew._data, *raw, True, True, True)
+
+    exr, ewr = em.from_numpy(x).requires_grad_(), em.from_numpy(wt).requires_grad_()
+    ebr = em.from_numpy(b).requires_grad_()
+
+    def e_train():
+        F.conv2d(exr, ewr, ebr, stride=stride, padding=pad).backward(eg)
+
+    ember_fns = {
+        "fwd": lambda: _C.conv2d(ex._data, ew._data, eb._data, *raw),
+        "grad_in": lambda: _C.conv2d_backward(eg._data, ex._data, ew._data, *raw, True, False,
+                                              False),
+        "grad_w": lambda: _C.conv2d_backward(eg._data, ex._data, ew._data, *raw, False, True,
+                                             False),
+        "fwd+bwd": e_train,
+    }
+    if torch is None:
+        _check_without_torch(ex, ew, eb, eg, e_grads, stride, pad)
+        return {phase: (fn, None) for phase, fn in ember_fns.items()}
+
+    tx, tw, tb = torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(b)
+    tg = torch.from_numpy(g)
+    np.testing.assert_allclose(F.conv2d(ex, ew, eb, stride=stride, padding=pad).numpy(),
+                               torch.nn.functional.conv2d(tx, tw, tb, stride=stride,
+                                                          padding=pad).numpy(),
+                               rtol=1e-3, atol=1e-3)
     t_grads = torch.ops.aten.convolution_backward(tg, tx, tw, [k], [stride] * 2, [pad] * 2,
                                                   [1, 1], False, [0, 0], 1,
                                                   [True, True, True])
@@ -85,33 +132,35 @@ def layer_fns(n, c, h, w, k, ks, stride, pad):
         return lambda: torch.ops.aten.convolution_backward(
             tg, tx, tw, [k], [stride] * 2, [pad] * 2, [1, 1], False, [0, 0], 1, mask)
 
-    exr, ewr = em.from_numpy(x).requires_grad_(), em.from_numpy(wt).requires_grad_()
-    ebr = em.from_numpy(b).requires_grad_()
     txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
     tbr = tb.clone().requires_grad_()
-
-    def e_train():
-        F.conv2d(exr, ewr, ebr, stride=stride, padding=pad).backward(eg)
 
     def t_train():
         torch.nn.functional.conv2d(txr, twr, tbr, stride=stride, padding=pad).backward(tg)
 
-    return {
-        "fwd": (lambda: _C.conv2d(ex._data, ew._data, eb._data, *raw),
-                lambda: torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)),
-        "grad_in": (lambda: _C.conv2d_backward(eg._data, ex._data, ew._data, *raw, True, False,
-                                               False), t_bwd([True, False, False])),
-        "grad_w": (lambda: _C.conv2d_backward(eg._data, ex._data, ew._data, *raw, False, True,
-                                              False), t_bwd([False, True, False])),
-        "fwd+bwd": (e_train, t_train),
+    torch_fns = {
+        "fwd": lambda: torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad),
+        "grad_in": t_bwd([True, False, False]),
+        "grad_w": t_bwd([False, True, False]),
+        "fwd+bwd": t_train,
     }
+    return {phase: (ember_fns[phase], torch_fns[phase]) for phase in ember_fns}
+
+
+def layer_gflop(n, c, h, w, k, ks, stride, pad) -> dict:
+    """GFLOP per call of each phase (multiply-adds of the convolutions, 2 FLOP each)."""
+    ho, wo = (h + 2 * pad - ks) // stride + 1, (w + 2 * pad - ks) // stride + 1
+    one = 2 * n * k * ho * wo * c * ks * ks / 1e9
+    return {"fwd": one, "grad_in": one, "grad_w": one, "fwd+bwd": 3 * one}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--threads", type=int, default=int(os.environ["OMP_NUM_THREADS"]))
     parser.add_argument("--repeats", type=int, default=11)
     args = parser.parse_args()
+    if torch is None:
+        sys.exit("bench/conv.py needs PyTorch (pip install torch==2.13.0)")
     em.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     print(f"threads={args.threads} torch={torch.__version__} "

@@ -25,13 +25,14 @@ def _threads_from_argv() -> int:
     return pre.parse_known_args()[0].threads
 
 
-THREADS = _threads_from_argv()
-os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
-# The contenders alternate in one process: threads that spin after their
-# parallel region would steal the cores from the next contender (OpenBLAS
-# spins about 2^28 cycles by default; 2^4 is its minimum).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# Imported by bench/run.py, which configures the threads itself first.
+if __name__ == "__main__":
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(_threads_from_argv())
+    # The contenders alternate in one process: threads that spin after their
+    # parallel region would steal the cores from the next contender (OpenBLAS
+    # spins about 2^28 cycles by default; 2^4 is its minimum).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np
 
@@ -135,7 +136,7 @@ def cases():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=THREADS,
+    parser.add_argument("--threads", type=int, default=int(os.environ["OMP_NUM_THREADS"]),
                         help="threads for every contender (numpy, PyTorch, ember)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--json", default=None, help="also write the results here")

@@ -24,9 +24,10 @@ def _threads_from_argv() -> int:
     return pre.parse_known_args()[0].threads
 
 
-THREADS = _threads_from_argv()
-os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Imported by bench/run.py, which configures the threads itself first.
+if __name__ == "__main__":
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(_threads_from_argv())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 
@@ -99,7 +100,8 @@ def _chain_case(name, n, make_ember, make_torch, repeats):
     return name, out
 
 
-def chain_cases(repeats):
+def chain_specs():
+    """(name, nodes, make_ember, make_torch): make_* return (leaf, step) of one chain."""
     rng = np.random.default_rng(0)
     v = rng.standard_normal((4, 4)).astype(np.float32)
     c = rng.standard_normal((4, 4)).astype(np.float32)
@@ -114,19 +116,23 @@ def chain_cases(repeats):
 
     ec = em.from_numpy(c)
     tc = torch.from_numpy(c) if torch is not None else None
-    yield _chain_case(
-        "1000 x (y + tensor) 4x4", 1000,
-        lambda: (ember_leaf(v), lambda y: y + ec),
-        lambda: (torch_leaf(v), lambda y: y + tc), repeats)
-    yield _chain_case(
-        "1000 x (y + 1.0) 4x4", 1000,
-        lambda: (ember_leaf(v), lambda y: y + 1.0),
-        lambda: (torch_leaf(v), lambda y: y + 1.0), repeats)
     ew, tw = ember_leaf(w), torch_leaf(w) if torch is not None else None
-    yield _chain_case(
-        "100 x (y @ W) 32x32, W requires grad", 100,
-        lambda: (ember_leaf(m), lambda y: y @ ew),
-        lambda: (torch_leaf(m), lambda y: y @ tw), repeats)
+    return [
+        ("1000 x (y + tensor) 4x4", 1000,
+         lambda: (ember_leaf(v), lambda y: y + ec),
+         lambda: (torch_leaf(v), lambda y: y + tc)),
+        ("1000 x (y + 1.0) 4x4", 1000,
+         lambda: (ember_leaf(v), lambda y: y + 1.0),
+         lambda: (torch_leaf(v), lambda y: y + 1.0)),
+        ("100 x (y @ W) 32x32, W requires grad", 100,
+         lambda: (ember_leaf(m), lambda y: y @ ew),
+         lambda: (torch_leaf(m), lambda y: y @ tw)),
+    ]
+
+
+def chain_cases(repeats):
+    for name, n, make_ember, make_torch in chain_specs():
+        yield _chain_case(name, n, make_ember, make_torch, repeats)
 
 
 def no_grad_cases():
@@ -203,7 +209,7 @@ def _ratio(out, key):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--threads", type=int, default=int(os.environ["OMP_NUM_THREADS"]))
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()

@@ -99,6 +99,32 @@ def accuracy_torch(model, x, y):
     return float((pred == y).mean())
 
 
+def compare(model: str = "cnn", epochs: int = 2, batch_size: int = 128, lr: float = 1e-3,
+            data_dir: str | None = None) -> dict:
+    """Train the model in both frameworks; test accuracy and median seconds per epoch of each."""
+    import torch
+
+    x, y = arrays(data_dir, True)
+    xt, yt = arrays(data_dir, False)
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(len(x)) for _ in range(epochs)]
+    em.manual_seed(0)
+    ember_model = make_model(model)
+    reference = torch_model(model, ember_model)
+
+    # Alternate the frameworks epoch by epoch so machine noise hits both alike.
+    ember_opt = em.optim.Adam(ember_model.parameters(), lr=lr)
+    torch_opt = torch.optim.Adam(reference.parameters(), lr=lr)
+    ember_times, torch_times = [], []
+    for order in orders:
+        ember_times.append(train_ember(ember_model, ember_opt, x, y, order, batch_size))
+        torch_times.append(train_torch(reference, torch_opt, x, y, order, batch_size))
+    return {"ember_acc": accuracy_ember(ember_model, xt, yt),
+            "torch_acc": accuracy_torch(reference, xt, yt),
+            "ember_s_per_epoch": float(np.median(ember_times)),
+            "torch_s_per_epoch": float(np.median(torch_times))}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("mlp", "cnn"), default="cnn")
@@ -115,29 +141,13 @@ def main():
     em.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
 
-    x, y = arrays(args.data_dir, True)
-    xt, yt = arrays(args.data_dir, False)
-    rng = np.random.default_rng(0)
-    orders = [rng.permutation(len(x)) for _ in range(args.epochs)]
-    em.manual_seed(0)
-    ember_model = make_model(args.model)
-    reference = torch_model(args.model, ember_model)
-
-    # Alternate the frameworks epoch by epoch so machine noise hits both alike.
-    ember_opt = em.optim.Adam(ember_model.parameters(), lr=args.lr)
-    torch_opt = torch.optim.Adam(reference.parameters(), lr=args.lr)
-    ember_times, torch_times = [], []
-    for order in orders:
-        ember_times.append(train_ember(ember_model, ember_opt, x, y, order, args.batch_size))
-        torch_times.append(train_torch(reference, torch_opt, x, y, order, args.batch_size))
-    ember_acc = accuracy_ember(ember_model, xt, yt)
-    torch_acc = accuracy_torch(reference, xt, yt)
-    e, t = float(np.median(ember_times)), float(np.median(torch_times))
+    r = compare(args.model, args.epochs, args.batch_size, args.lr, args.data_dir)
+    e, t = r["ember_s_per_epoch"], r["torch_s_per_epoch"]
     print(f"model={args.model} epochs={args.epochs} batch={args.batch_size} "
           f"threads={args.threads} torch={torch.__version__}")
     print(f"{'':8s} {'test acc':>9s} {'s/epoch':>9s}")
-    print(f"{'ember':8s} {ember_acc:9.4f} {e:9.2f}")
-    print(f"{'pytorch':8s} {torch_acc:9.4f} {t:9.2f}")
+    print(f"{'ember':8s} {r['ember_acc']:9.4f} {e:9.2f}")
+    print(f"{'pytorch':8s} {r['torch_acc']:9.4f} {t:9.2f}")
     print(f"ember speed / PyTorch speed: {t / e:.2f}x")
 
 
