@@ -164,9 +164,10 @@ def describe(limits: dict) -> list[str]:
     """Terminal lines summarising the limits."""
     f, fma = limits["facts"], limits["fma"]
     flags = [name for name in ("avx2", "fma", "avx512f") if f[name]]
-    lines = [f"CPU: {f['cpu_model']}, {f['physical_cores']} cores / {f['logical_cpus']} logical, "
-             f"{' '.join(flags) or 'no avx2'}, L2 {(f['l2_bytes'] or 0) >> 10} KiB, "
-             f"L3 {(f['l3_bytes'] or 0) >> 20} MiB"]
+    cpu = (f"CPU: {f['cpu_model']}, {f['physical_cores']} cores / {f['logical_cpus']} logical, "
+           f"{' '.join(flags) or 'no avx2'}, L2 {(f['l2_bytes'] or 0) >> 10} KiB, "
+           f"L3 {(f['l3_bytes'] or 0) >> 20} MiB")
+    lines = [cpu]
     if fma["per_core_gflops"]:
         lines.append(f"FP32 FMA ceiling: {limits['flop_per_cycle']} FLOP/cycle x "
                      f"{f['clock_ghz']:.3f} GHz = {fma['per_core_gflops']:.1f} GFLOP/s per core, "
@@ -174,9 +175,9 @@ def describe(limits: dict) -> list[str]:
     else:
         lines.append("FP32 FMA ceiling: unknown (no clock in /proc/cpuinfo)")
     st = limits["stream_triad"]
-    lines.append(f"numpy sgemm 2048^3 (best): {limits['sgemm_2048_gflops']:.1f} GFLOP/s"
-                 + (f" = {limits['sgemm_2048_gflops'] / fma['all_threads_gflops']:.0%} of the "
-                    "ceiling" if fma["all_threads_gflops"] else ""))
+    share = (f" = {limits['sgemm_2048_gflops'] / fma['all_threads_gflops']:.0%} of the ceiling"
+             if fma["all_threads_gflops"] else "")
+    lines.append(f"numpy sgemm 2048^3 (best): {limits['sgemm_2048_gflops']:.1f} GFLOP/s{share}")
     lines.append(f"STREAM triad (best, {st['threads']} thread(s), 3 x {st['array_mib']:.0f} MiB): "
                  f"{st['gbs']:.1f} GB/s")
     return lines

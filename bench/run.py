@@ -67,10 +67,10 @@ if ROOT not in sys.path:
 if importlib.util.find_spec("ember") is None:
     sys.path.insert(0, os.path.join(ROOT, "python"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import ember as em  # noqa: E402
-from bench import conv, hardware, ops, overhead, report  # noqa: E402
+import ember as em
+from bench import conv, hardware, ops, overhead, report
 
 try:
     import torch
@@ -115,7 +115,7 @@ class Suite:
         try:
             check()
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a check is reported, then skipped
             self.failures.append(f"{section}: {case}")
             print(f"CHECK FAILED {section}: {case}\n{traceback.format_exc()}", flush=True)
             return False
@@ -137,7 +137,7 @@ class Suite:
         for name, *shape in conv.LAYERS:
             built = {}
             if not self.checked("conv", name,
-                                lambda shape=shape: built.update(conv.layer_fns(*shape))):
+                                lambda shape=shape, built=built: built.update(conv.layer_fns(*shape))):
                 continue
             phases = built
             gflop = conv.layer_gflop(*shape)
@@ -150,7 +150,7 @@ class Suite:
     def overhead(self):
         repeats = self.repeats["overhead"]
         for name, n, make_ember, make_torch in overhead.chain_specs():
-            if not self.checked("overhead", name, lambda: _check_chain(n, make_ember, make_torch)):
+            if not self.checked("overhead", name, lambda n=n, e=make_ember, t=make_torch: _check_chain(n, e, t)):
                 continue
             _, out = overhead._chain_case(name, n, make_ember, make_torch, repeats)
             self.add("overhead", f"{name} fwd+bwd", "us/node",
@@ -161,7 +161,7 @@ class Suite:
             if torch is not None:
                 torch.set_grad_enabled(False)
             for name, fns in overhead.no_grad_cases():
-                if not self.checked("overhead", name, lambda: _check_same(fns)):
+                if not self.checked("overhead", name, lambda fns=fns: _check_same(fns)):
                     continue
                 times = overhead._median_times(
                     {k: overhead._loop(fn, calls) for k, fn in fns.items()}, repeats)
