@@ -107,6 +107,8 @@ class Suite:
         row["rate"], row["rate_unit"] = rate, rate_unit
         row["limit_pct"], row["limit"] = self._limit(rate, rate_unit)
         row.update(extra)
+        if not self.rows or self.rows[-1]["section"] != section:
+            print(f"[{section}]")
         self.rows.append(row)
         print(report.table([row])[-1], flush=True)
 
@@ -260,7 +262,8 @@ def main(args: argparse.Namespace = ARGS) -> int:
 
     if suite.rows:
         print("\nspeed ratio = peer time / ember time (> 1: ember faster); % limit = ember's "
-              "rate / FMA ceiling (GFLOP/s) or / STREAM triad (GB/s)")
+              "rate / FMA ceiling (GFLOP/s) or / STREAM triad (GB/s);\nthe ceiling uses the "
+              "/proc/cpuinfo clock, which turbo can exceed (hence shares above 100%)")
     stamp = datetime.datetime.now()
     path = args.json or os.path.join(
         ROOT, "bench", "results", stamp.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
