@@ -97,9 +97,12 @@ TEST(CudaEmuReduce, NonContiguousAndLeadingDims) {
         check_reduce(op, random_tensor({n, 5}, dtype).t(), {1}, 0);
         check_reduce(op, random_tensor({n, 3}, dtype), {0}, 0);
         check_reduce(op, random_tensor({3, 2 * n}, dtype).slice(1, 1, 2 * n, 2), {1}, 64);
-        // Several reduced dims that do not merge, and a permuted input.
-        check_reduce(op, random_tensor({3, n, 2, 5}, dtype), {0, 2}, 0);
-        check_reduce(op, random_tensor({2, n, 3}, dtype).permute({2, 0, 1}), {0, 2}, 256);
+        // Several reduced dims that do not merge, and a permuted input (many
+        // short rows: kept to moderate n, the harness runs blocks serially).
+        if (n <= 129) {
+          check_reduce(op, random_tensor({3, n, 2, 5}, dtype), {0, 2}, 0);
+          check_reduce(op, random_tensor({2, n, 3}, dtype).permute({2, 0, 1}), {0, 2}, 256);
+        }
         check_reduce(op, random_tensor({2, n}, dtype), {0, 1}, 0);
       }
     }
