@@ -47,6 +47,49 @@ void binary_raw(BinaryOp op, DType dtype, void* out, const void* a, const void* 
 // one CUDA device; add/sub/mul/div in float32/float64.
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
 
+
+// reductions
+
+enum class ReduceOp { sum, mean, amax, amin };
+const char* reduce_op_name(ReduceOp op);
+
+// The rows a reduction or softmax walks: `rows` positions over the kept dims
+// (row-major, so the output of a reduction is written contiguously) and `n`
+// elements per row over the reduced dims. Up to three operands (for a
+// reduction: the input; for softmax: out, input [, y]) each have their own
+// strides, in elements; dims of size 1 are dropped and mergeable ones merged.
+struct RowGeometry {
+  int64_t rows = 0, n = 0;
+  int outer_ndim = 0, inner_ndim = 0;
+  int64_t outer_sizes[kMaxDims] = {};
+  int64_t inner_sizes[kMaxDims] = {};
+  int64_t outer_strides[3][kMaxDims] = {};
+  int64_t inner_strides[3][kMaxDims] = {};
+};
+
+// The geometry of reducing `dims` (normalised, sorted) of the operands, all
+// of one shape. Throws naming `op` when more than kMaxDims dims remain.
+RowGeometry row_geometry(const char* op, const Shape& dims, const Tensor* operands, int count);
+
+// out[r] = reduce(x row r) for float32/float64 on device pointers, `out`
+// contiguous with g.rows elements and x described by operand 0 of `g`.
+// `threads_per_row` (a multiple of 32 up to 256, or 0 to choose) is there
+// for the tests.
+void reduce_raw(ReduceOp op, DType dtype, void* out, const void* x, const RowGeometry& g,
+                int threads_per_row = 0);
+// out (contiguous, one element per kept position) = reduce(x over `dims`).
+void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const Shape& dims);
+
+// softmax / log_softmax along each row: operand 0 of `g` is out, 1 is x.
+void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeometry& g,
+                 int threads_per_row = 0);
+// Their backward from the output y: operand 0 is grad_x, 1 grad, 2 y.
+void softmax_backward_raw(bool log, DType dtype, void* grad_x, const void* grad, const void* y,
+                          const RowGeometry& g, int threads_per_row = 0);
+void softmax(const Tensor& out, const Tensor& x, int64_t dim, bool log);
+void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y, int64_t dim,
+                      bool log);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

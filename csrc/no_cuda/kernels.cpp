@@ -26,6 +26,45 @@ void binary(BinaryOp op, const Tensor&, const Tensor&, const Tensor&) {
   not_built(binary_op_name(op));
 }
 
+
+// reductions
+
+const char* reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: return "sum";
+    case ReduceOp::mean: return "mean";
+    case ReduceOp::amax: return "amax";
+    default: return "amin";
+  }
+}
+
+RowGeometry row_geometry(const char* op, const Shape&, const Tensor*, int) { not_built(op); }
+
+void reduce_raw(ReduceOp op, DType, void*, const void*, const RowGeometry&, int) {
+  not_built(reduce_op_name(op));
+}
+
+void reduce(ReduceOp op, const Tensor&, const Tensor&, const Shape&) {
+  not_built(reduce_op_name(op));
+}
+
+void softmax_raw(bool log, DType, void*, const void*, const RowGeometry&, int) {
+  not_built(log ? "log_softmax" : "softmax");
+}
+
+void softmax_backward_raw(bool log, DType, void*, const void*, const void*, const RowGeometry&,
+                          int) {
+  not_built(log ? "log_softmax_backward" : "softmax_backward");
+}
+
+void softmax(const Tensor&, const Tensor&, int64_t, bool log) {
+  not_built(log ? "log_softmax" : "softmax");
+}
+
+void softmax_backward(const Tensor&, const Tensor&, const Tensor&, int64_t, bool log) {
+  not_built(log ? "log_softmax_backward" : "softmax_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cpu/reduce.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 
@@ -50,8 +51,11 @@ void check_float(const Tensor& x, const char* op) {
                    x.str());
 }
 
-void check_cpu(const Tensor& x, const char* op) {
-  if (x.device().type != DeviceType::cpu) no_kernel(op, x.device());
+// The CUDA kernels cover float32 and float64 (there is no CUDA dtype
+// conversion to widen other inputs with).
+void check_cuda_float(const Tensor& x, const char* op) {
+  EMBER_CHECK_KIND(type, x.dtype() == DType::float32 || x.dtype() == DType::float64, op,
+                   ": CUDA kernels take float32 or float64, got ", x.str());
 }
 
 // Checks that `t` has x's shape with the reduced dims kept as size 1, on x's device.
@@ -75,6 +79,10 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
   Tensor out = alloc(x, rdims, keepdim, x.dtype());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::amax(out, x, rdims, is_max); break;
+    case DeviceType::cuda:
+      check_cuda_float(x, op);
+      cuda::reduce(is_max ? cuda::ReduceOp::amax : cuda::ReduceOp::amin, out, x, rdims);
+      break;
     default: no_kernel(op, x.device());
   }
   return out;
@@ -127,6 +135,7 @@ Tensor softmax_forward(const Tensor& x, int64_t dim, bool log) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::softmax(out, x, dim, log); break;
+    case DeviceType::cuda: cuda::softmax(out, x, dim, log); break;
     default: no_kernel(op, x.device());
   }
   return out;
@@ -141,6 +150,11 @@ Tensor softmax_grad(const Tensor& grad, const Tensor& y, int64_t dim, bool log) 
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   switch (y.device().type) {
     case DeviceType::cpu: cpu::softmax_backward(out, grad.to(y.dtype()), y, dim, log); break;
+    case DeviceType::cuda:
+      EMBER_CHECK_KIND(type, grad.dtype() == y.dtype(), op, ": grad ", grad.str(),
+                       " must have the output's dtype on CUDA, got ", y.str());
+      cuda::softmax_backward(out, grad, y, dim, log);
+      break;
     default: no_kernel(op, y.device());
   }
   return out;
@@ -154,6 +168,10 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   Tensor out = alloc(x, rdims, keepdim, dtype);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::sum(out, x.to(dtype), rdims); break;
+    case DeviceType::cuda:
+      check_cuda_float(x, "sum");
+      cuda::reduce(cuda::ReduceOp::sum, out, x, rdims);
+      break;
     default: no_kernel("sum", x.device());
   }
   return out;
@@ -165,8 +183,13 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   Shape rdims = reduction_dims(dims, x.dim(), "mean");
   int64_t count = 1;
   for (int64_t d : rdims) count *= x.size(d);
+  if (x.device().is_cuda()) {
+    Tensor out = alloc(x, rdims, keepdim, x.dtype());
+    cuda::reduce(cuda::ReduceOp::mean, out, x, rdims);
+    return out;
+  }
   Tensor total = sum(x, rdims, keepdim);
-  check_cpu(x, "mean");
+  if (x.device().type != DeviceType::cpu) no_kernel("mean", x.device());
   // A count of 0 gives 0/0 = NaN, as in PyTorch.
   EMBER_DISPATCH_FLOAT(x.dtype(), "mean", [&] {
     scalar_t* p = total.data<scalar_t>();

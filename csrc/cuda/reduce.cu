@@ -1,0 +1,359 @@
+// CUDA reductions (sum, mean, amax, amin over any dims) and softmax /
+// log_softmax along a dim with their backward. Every kernel walks rows: a
+// group of blockDim.x threads (one warp for short rows, a whole block for
+// long ones) owns one row, each thread folds a strided share of it, then a
+// warp-shuffle tree and one pass through shared memory combine the partials.
+// Operands are read through their own strides (ember has no CUDA copy kernel
+// to make them contiguous), so transposes and slices need no extra pass.
+#include <math.h>
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "cuda/kernels.h"
+#include "cuda/launch.cuh"
+
+namespace ember {
+namespace cuda {
+inline namespace EMBER_CUDA_BUILD {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxWarps = kThreads / 32;
+constexpr int64_t kMaxBlocks = 65535;
+// Rows at least this long get a whole block each; shorter ones one warp.
+constexpr int64_t kBlockRowLength = 1024;
+
+template <typename T>
+__device__ __forceinline__ bool is_nan(T v) {
+  return v != v;
+}
+
+struct SumOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+  template <typename T>
+  __device__ __forceinline__ T identity() const { return T(0); }
+};
+// NaN wins either way round, so the result does not depend on the tree's shape.
+struct MaxOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return is_nan(a) ? a : (is_nan(b) || b > a) ? b : a;
+  }
+  template <typename T>
+  __device__ __forceinline__ T identity() const { return T(-HUGE_VAL); }
+};
+struct MinOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return is_nan(a) ? a : (is_nan(b) || b < a) ? b : a;
+  }
+  template <typename T>
+  __device__ __forceinline__ T identity() const { return T(HUGE_VAL); }
+};
+
+__device__ __forceinline__ float exp_of(float v) { return expf(v); }
+__device__ __forceinline__ double exp_of(double v) { return exp(v); }
+__device__ __forceinline__ float log_of(float v) { return logf(v); }
+__device__ __forceinline__ double log_of(double v) { return log(v); }
+
+// The element offset of flat index i over (sizes, strides), last dim fastest.
+__device__ __forceinline__ int64_t offset_of(int64_t i, int ndim, const int64_t* sizes,
+                                             const int64_t* strides) {
+  if (ndim == 1) return i * strides[0];
+  int64_t offset = 0;
+  for (int d = ndim - 1; d >= 0; --d) {
+    offset += (i % sizes[d]) * strides[d];
+    i /= sizes[d];
+  }
+  return offset;
+}
+
+// Where row r and its element i of operand k start.
+__device__ __forceinline__ int64_t row_offset(const RowGeometry& g, int k, int64_t r) {
+  return offset_of(r, g.outer_ndim, g.outer_sizes, g.outer_strides[k]);
+}
+__device__ __forceinline__ int64_t element_offset(const RowGeometry& g, int k, int64_t i) {
+  return offset_of(i, g.inner_ndim, g.inner_sizes, g.inner_strides[k]);
+}
+
+// Combines v across the blockDim.x threads of this row; every one of them
+// gets the result. All threads of the block must call it (it has barriers).
+template <typename T, typename Op>
+__device__ T row_reduce(T v, Op op) {
+  __shared__ T partial[kMaxWarps];
+  EMBER_UNROLL
+  for (int mask = 16; mask > 0; mask /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, mask));
+  const int warps = int(blockDim.x) / 32;
+  if (warps == 1) return v;
+  const int warp = int(threadIdx.x) / 32;
+  const int first = int(threadIdx.y) * warps;
+  if (threadIdx.x % 32 == 0) partial[first + warp] = v;
+  __syncthreads();
+  T total = partial[first];
+  for (int w = 1; w < warps; ++w) total = op(total, partial[first + w]);
+  // The next call writes `partial` again: nobody may still be reading it.
+  __syncthreads();
+  return total;
+}
+
+// Calls body(row, valid) for each row group of the block; `valid` is false
+// for threads past the last row, which still take part in the collectives.
+template <typename Body>
+__device__ __forceinline__ void for_each_row(int64_t rows, const Body& body) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.y;
+  for (int64_t base = int64_t(blockIdx.x) * blockDim.y; base < rows; base += step) {
+    const int64_t row = base + threadIdx.y;
+    body(row < rows ? row : rows - 1, row < rows);
+  }
+}
+
+template <typename T, typename Op>
+__global__ void reduce_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g, Op op,
+                              bool mean) {
+  for_each_row(g.rows, [&](int64_t row, bool valid) {
+    const T* src = x + row_offset(g, 0, row);
+    T acc = op.template identity<T>();
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      acc = op(acc, src[element_offset(g, 0, i)]);
+    }
+    acc = row_reduce(acc, op);
+    // A mean of nothing is 0 / 0 = NaN, as on the CPU.
+    if (valid && threadIdx.x == 0) out[row] = mean ? acc / T(g.n) : acc;
+  });
+}
+
+template <typename T>
+__global__ void softmax_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g,
+                               bool log) {
+  for_each_row(g.rows, [&](int64_t row, bool valid) {
+    const T* src = x + row_offset(g, 1, row);
+    T* dst = out + row_offset(g, 0, row);
+    T peak = MaxOp().identity<T>();
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      peak = MaxOp()(peak, src[element_offset(g, 1, i)]);
+    }
+    // A row of -inf gives NaN (-inf - -inf), as on the CPU and in PyTorch.
+    const T shift = row_reduce(peak, MaxOp());
+    T total = 0;
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      total += exp_of(src[element_offset(g, 1, i)] - shift);
+    }
+    total = row_reduce(total, SumOp());
+    if (!valid) return;
+    const T offset = shift + log_of(total);
+    const T scale = T(1) / total;
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      const T v = src[element_offset(g, 1, i)];
+      dst[element_offset(g, 0, i)] = log ? v - offset : exp_of(v - shift) * scale;
+    }
+  });
+}
+
+// softmax: gx = y * (g - sum(g * y)); log_softmax: gx = g - exp(y) * sum(g).
+template <typename T>
+__global__ void softmax_backward_kernel(T* __restrict__ grad_x, const T* __restrict__ grad,
+                                        const T* __restrict__ y, RowGeometry g, bool log) {
+  for_each_row(g.rows, [&](int64_t row, bool valid) {
+    const T* gr = grad + row_offset(g, 1, row);
+    const T* yr = y + row_offset(g, 2, row);
+    T* dst = grad_x + row_offset(g, 0, row);
+    T dot = 0;
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      const T gv = gr[element_offset(g, 1, i)];
+      dot += log ? gv : gv * yr[element_offset(g, 2, i)];
+    }
+    dot = row_reduce(dot, SumOp());
+    if (!valid) return;
+    for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
+      const T gv = gr[element_offset(g, 1, i)];
+      const T yv = yr[element_offset(g, 2, i)];
+      dst[element_offset(g, 0, i)] = log ? gv - exp_of(yv) * dot : yv * (gv - dot);
+    }
+  });
+}
+
+// The block shape for rows of length n: (threads per row, rows per block).
+dim3 block_for(const char* op, int64_t n, int threads_per_row) {
+  if (threads_per_row == 0) threads_per_row = n >= kBlockRowLength ? kThreads : 32;
+  EMBER_CHECK(threads_per_row % 32 == 0 && threads_per_row >= 32 && threads_per_row <= kThreads,
+              op, ": threads_per_row must be a multiple of 32 in [32, ", kThreads, "], got ",
+              threads_per_row);
+  return dim3(unsigned(threads_per_row), unsigned(kThreads / threads_per_row));
+}
+
+dim3 grid_for(int64_t rows, const dim3& block) {
+  return dim3(unsigned(std::min(ceil_div<int64_t>(rows, block.y), kMaxBlocks)));
+}
+
+template <typename T>
+void reduce_typed(ReduceOp op, T* out, const T* x, const RowGeometry& g, int threads_per_row) {
+  const char* name = reduce_op_name(op);
+  dim3 block = block_for(name, g.n, threads_per_row);
+  if (g.rows == 0) return;
+  EMBER_CHECK_KIND(index, g.n > 0 || op == ReduceOp::sum || op == ReduceOp::mean, name,
+                   ": cannot reduce over an empty extent (the operation has no identity)");
+  dim3 grid = grid_for(g.rows, block);
+  switch (op) {
+    case ReduceOp::sum:
+    case ReduceOp::mean:
+      return launch(reduce_kernel<T, SumOp>, grid, block, 0, nullptr, out, x, g, SumOp{},
+                    op == ReduceOp::mean);
+    case ReduceOp::amax:
+      return launch(reduce_kernel<T, MaxOp>, grid, block, 0, nullptr, out, x, g, MaxOp{}, false);
+    case ReduceOp::amin:
+      return launch(reduce_kernel<T, MinOp>, grid, block, 0, nullptr, out, x, g, MinOp{}, false);
+  }
+}
+
+[[noreturn]] void bad_dtype(const char* op, DType dtype) {
+  EMBER_FAIL(type, op, ": no CUDA kernel for dtype ", dtype_name(dtype),
+             " yet (float32 and float64 have one)");
+}
+
+// The geometry of rows along `dim` for softmax-like ops.
+RowGeometry dim_geometry(const char* op, int64_t dim, const Tensor* operands, int count) {
+  const Tensor& first = operands[0];
+  for (int k = 1; k < count; ++k) {
+    EMBER_CHECK(operands[k].shape() == first.shape() && operands[k].dtype() == first.dtype(),
+                op, ": CUDA kernel expects operands of one shape and dtype, got ",
+                operands[k].str(), " and ", first.str());
+  }
+  Shape dims;
+  if (first.dim() > 0) dims.push_back(wrap_dim(dim, first.dim(), op));
+  return row_geometry(op, dims, operands, count);
+}
+
+}  // namespace
+
+const char* reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: return "sum";
+    case ReduceOp::mean: return "mean";
+    case ReduceOp::amax: return "amax";
+    default: return "amin";
+  }
+}
+
+RowGeometry row_geometry(const char* op, const Shape& dims, const Tensor* operands, int count) {
+  EMBER_CHECK(count >= 1 && count <= 3, op, ": a row geometry has 1 to 3 operands, got ", count);
+  const Tensor& first = operands[0];
+  for (int k = 1; k < count; ++k) {
+    EMBER_CHECK(operands[k].shape() == first.shape(), op, ": operands ", operands[k].str(),
+                " and ", first.str(), " differ in shape");
+  }
+  RowGeometry g;
+  g.rows = 1;
+  g.n = 1;
+  // Walks the kept (reduced == false) or reduced dims in order, dropping
+  // size-1 dims and merging a dim into the previous one when every operand
+  // steps through both as one.
+  auto collect = [&](bool reduced, int& ndim, int64_t* sizes, int64_t (*strides)[kMaxDims]) {
+    for (int64_t d = 0; d < first.dim(); ++d) {
+      if (std::binary_search(dims.begin(), dims.end(), d) != reduced) continue;
+      int64_t size = first.size(d);
+      (reduced ? g.n : g.rows) *= size;
+      if (size == 1) continue;
+      bool merge = ndim > 0;
+      for (int k = 0; k < count && merge; ++k) {
+        merge = strides[k][ndim - 1] == operands[k].stride(d) * size;
+      }
+      if (merge) {
+        sizes[ndim - 1] *= size;
+        for (int k = 0; k < count; ++k) strides[k][ndim - 1] = operands[k].stride(d);
+        continue;
+      }
+      EMBER_CHECK(ndim < kMaxDims, op, ": the CUDA kernel indexes at most ", kMaxDims,
+                  " non-mergeable dimensions, got ", first.str());
+      sizes[ndim] = size;
+      for (int k = 0; k < count; ++k) strides[k][ndim] = operands[k].stride(d);
+      ++ndim;
+    }
+    if (ndim == 0) {
+      sizes[0] = 1;
+      ndim = 1;
+    }
+  };
+  collect(false, g.outer_ndim, g.outer_sizes, g.outer_strides);
+  collect(true, g.inner_ndim, g.inner_sizes, g.inner_strides);
+  return g;
+}
+
+void reduce_raw(ReduceOp op, DType dtype, void* out, const void* x, const RowGeometry& g,
+                int threads_per_row) {
+  switch (dtype) {
+    case DType::float32:
+      return reduce_typed(op, static_cast<float*>(out), static_cast<const float*>(x), g,
+                          threads_per_row);
+    case DType::float64:
+      return reduce_typed(op, static_cast<double*>(out), static_cast<const double*>(x), g,
+                          threads_per_row);
+    default: bad_dtype(reduce_op_name(op), dtype);
+  }
+}
+
+void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const Shape& dims) {
+  const char* name = reduce_op_name(op);
+  EMBER_CHECK(out.dtype() == x.dtype() && out.is_contiguous(), name,
+              ": CUDA kernel expects a contiguous output in the input's dtype, got ", out.str(),
+              " for ", x.str());
+  RowGeometry g = row_geometry(name, dims, &x, 1);
+  EMBER_CHECK(out.numel() == g.rows, name, ": output ", out.str(),
+              " does not hold one element per kept position of ", x.str());
+  reduce_raw(op, x.dtype(), out.raw_data(), x.raw_data(), g);
+}
+
+void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeometry& g,
+                 int threads_per_row) {
+  const char* name = log ? "log_softmax" : "softmax";
+  dim3 block = block_for(name, g.n, threads_per_row);
+  if (g.rows == 0 || g.n == 0) return;
+  dim3 grid = grid_for(g.rows, block);
+  switch (dtype) {
+    case DType::float32:
+      return launch(softmax_kernel<float>, grid, block, 0, nullptr, static_cast<float*>(out),
+                    static_cast<const float*>(x), g, log);
+    case DType::float64:
+      return launch(softmax_kernel<double>, grid, block, 0, nullptr, static_cast<double*>(out),
+                    static_cast<const double*>(x), g, log);
+    default: bad_dtype(name, dtype);
+  }
+}
+
+void softmax_backward_raw(bool log, DType dtype, void* grad_x, const void* grad, const void* y,
+                          const RowGeometry& g, int threads_per_row) {
+  const char* name = log ? "log_softmax_backward" : "softmax_backward";
+  dim3 block = block_for(name, g.n, threads_per_row);
+  if (g.rows == 0 || g.n == 0) return;
+  dim3 grid = grid_for(g.rows, block);
+  switch (dtype) {
+    case DType::float32:
+      return launch(softmax_backward_kernel<float>, grid, block, 0, nullptr,
+                    static_cast<float*>(grad_x), static_cast<const float*>(grad),
+                    static_cast<const float*>(y), g, log);
+    case DType::float64:
+      return launch(softmax_backward_kernel<double>, grid, block, 0, nullptr,
+                    static_cast<double*>(grad_x), static_cast<const double*>(grad),
+                    static_cast<const double*>(y), g, log);
+    default: bad_dtype(name, dtype);
+  }
+}
+
+void softmax(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
+  const Tensor operands[] = {out, x};
+  RowGeometry g = dim_geometry(log ? "log_softmax" : "softmax", dim, operands, 2);
+  softmax_raw(log, x.dtype(), out.raw_data(), x.raw_data(), g);
+}
+
+void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y, int64_t dim,
+                      bool log) {
+  const Tensor operands[] = {grad_x, grad, y};
+  RowGeometry g =
+      dim_geometry(log ? "log_softmax_backward" : "softmax_backward", dim, operands, 3);
+  softmax_backward_raw(log, y.dtype(), grad_x.raw_data(), grad.raw_data(), y.raw_data(), g);
+}
+
+}  // namespace EMBER_CUDA_BUILD
+}  // namespace cuda
+}  // namespace ember
