@@ -26,6 +26,27 @@ void binary(BinaryOp op, const Tensor&, const Tensor&, const Tensor&) {
   not_built(binary_op_name(op));
 }
 
+// unary
+bool has_unary_kernel(UnaryOp) { return false; }
+
+void unary_raw(UnaryOp op, DType, void*, const void*, const BinaryGeometry&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void unary(UnaryOp op, const Tensor&, const Tensor&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void activation_backward_raw(UnaryOp op, DType, void*, const void*, const void*,
+                             const BinaryGeometry&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&, double,
+                         double) {
+  not_built(unary_op_name(op));
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
