@@ -90,6 +90,32 @@ void softmax(const Tensor& out, const Tensor& x, int64_t dim, bool log);
 void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y, int64_t dim,
                       bool log);
 
+// unary
+// Whether cuda::unary has a kernel for `op` (every floating maths op and
+// activation; not logical_not or bitwise_not).
+bool has_unary_kernel(UnaryOp op);
+
+// out = op(x) on device pointers in float32/float64 (`dtype`); `geometry`
+// is binary_geometry(name, out, x, x) (its b_strides are unused). alpha and
+// beta are the activation parameters of ops/elementwise.h.
+void unary_raw(UnaryOp op, DType dtype, void* out, const void* x, const BinaryGeometry& geometry,
+               double alpha, double beta);
+
+// out = op(x), x in out's dtype and shape (out may be x itself), both on one
+// CUDA device; float32/float64.
+void unary(UnaryOp op, const Tensor& out, const Tensor& x, double alpha, double beta);
+
+// grad_in = grad * op'(x) for the activations with a fused backward (relu,
+// leaky_relu, elu, softplus, silu, gelu, gelu_tanh) on device pointers;
+// `geometry` is binary_geometry(name, grad_in, grad, x).
+void activation_backward_raw(UnaryOp op, DType dtype, void* grad_in, const void* grad,
+                             const void* x, const BinaryGeometry& geometry, double alpha,
+                             double beta);
+
+// grad_in = grad * op'(x), all three of one dtype and shape on one CUDA device.
+void activation_backward(UnaryOp op, const Tensor& grad_in, const Tensor& grad, const Tensor& x,
+                         double alpha, double beta);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -65,6 +65,27 @@ void softmax_backward(const Tensor&, const Tensor&, const Tensor&, int64_t, bool
   not_built(log ? "log_softmax_backward" : "softmax_backward");
 }
 
+// unary
+bool has_unary_kernel(UnaryOp) { return false; }
+
+void unary_raw(UnaryOp op, DType, void*, const void*, const BinaryGeometry&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void unary(UnaryOp op, const Tensor&, const Tensor&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void activation_backward_raw(UnaryOp op, DType, void*, const void*, const void*,
+                             const BinaryGeometry&, double, double) {
+  not_built(unary_op_name(op));
+}
+
+void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&, double,
+                         double) {
+  not_built(unary_op_name(op));
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

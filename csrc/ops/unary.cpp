@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cpu/elementwise.h"
+#include "cuda/kernels.h"
 #include "ops/elementwise.h"
 
 namespace ember {
@@ -64,6 +65,15 @@ DType unary_result_type(UnaryOp op, DType x) {
   }
 }
 
+// CUDA has no dtype conversion kernel yet, so the inputs must already be in
+// the result dtype; ops without a CUDA kernel report the device.
+static void check_cuda_unary(const char* op, UnaryOp kind, DType dtype, const Tensor& x) {
+  if (!cuda::has_unary_kernel(kind)) no_kernel(op, x.device());
+  EMBER_CHECK_KIND(not_implemented, x.dtype() == dtype, op, ": the input ", x.str(),
+                   " would need converting to ", dtype_name(dtype),
+                   ", which CUDA does not support yet; convert it on the CPU first");
+}
+
 static void check_parameters(UnaryOp op, double alpha, double beta) {
   const char* name = unary_op_name(op);
   EMBER_CHECK(std::isfinite(alpha) && std::isfinite(beta), name,
@@ -81,6 +91,10 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha, double beta) {
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::unary(op, out, x.to(dtype), alpha, beta); break;
+    case DeviceType::cuda:
+      check_cuda_unary(name, op, dtype, x);
+      cuda::unary(op, out, x, alpha, beta);
+      break;
     default: no_kernel(name, x.device());
   }
   return out;
@@ -96,6 +110,10 @@ Tensor& unary_(UnaryOp op, Tensor& x, double alpha, double beta) {
   check_writable(name, x);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::unary(op, x, x, alpha, beta); break;
+    case DeviceType::cuda:
+      check_cuda_unary(name, op, dtype, x);
+      cuda::unary(op, x, x, alpha, beta);
+      break;
     default: no_kernel(name, x.device());
   }
   x.bump_version();
@@ -119,6 +137,12 @@ Tensor activation_backward(UnaryOp op, const Tensor& grad, const Tensor& x, doub
   switch (x.device().type) {
     case DeviceType::cpu:
       cpu::activation_backward(op, out, grad.to(dtype), x.to(dtype), alpha, beta);
+      break;
+    case DeviceType::cuda:
+      EMBER_CHECK_KIND(not_implemented, grad.dtype() == dtype && x.dtype() == dtype, name,
+                       "_backward: mixed dtypes on CUDA are not supported yet (", grad.str(),
+                       " and ", x.str(), "); convert one operand on the CPU first");
+      cuda::activation_backward(op, out, grad, x, alpha, beta);
       break;
     default: no_kernel(name, x.device());
   }
