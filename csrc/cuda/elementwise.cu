@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "cuda/device/grid.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -15,10 +16,10 @@ namespace cuda {
 inline namespace EMBER_CUDA_BUILD {
 namespace {
 
-constexpr int kThreads = 256;
-// Enough blocks to fill every SM of current GPUs several times over; the
-// grid-stride loops cover the rest.
-constexpr int64_t kMaxBlocks = 65535;
+using grid::aligned16;
+using grid::blocks_for;
+using grid::kThreads;
+using grid::Pack;
 
 struct AddOp {
   template <typename T>
@@ -35,13 +36,6 @@ struct MulOp {
 struct DivOp {
   template <typename T>
   __device__ __forceinline__ T operator()(T x, T y) const { return x / y; }
-};
-
-// 16 bytes of T: one vector load or store.
-template <typename T>
-struct alignas(16) Pack {
-  static constexpr int kSize = 16 / sizeof(T);
-  T v[kSize];
 };
 
 // Where an operand of the vector kernel comes from: a contiguous array or a
@@ -73,28 +67,6 @@ __global__ void binary_vector_kernel(T* __restrict__ out, const T* __restrict__ 
   }
 }
 
-template <typename T, typename Op>
-__global__ void binary_strided_kernel(T* out, const T* a, const T* b, BinaryGeometry g, Op op) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += stride) {
-    int64_t rest = i, out_offset = 0, a_offset = 0, b_offset = 0;
-    for (int d = g.ndim - 1; d >= 0; --d) {
-      int64_t index = rest % g.sizes[d];
-      rest /= g.sizes[d];
-      out_offset += index * g.out_strides[d];
-      a_offset += index * g.a_strides[d];
-      b_offset += index * g.b_strides[d];
-    }
-    out[out_offset] = op(a[a_offset], b[b_offset]);
-  }
-}
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-int blocks_for(int64_t work) {
-  return int(std::max<int64_t>(1, std::min(ceil_div<int64_t>(work, kThreads), kMaxBlocks)));
-}
-
 template <typename T, Operand kA, Operand kB, typename Op>
 void launch_vector(T* out, const T* a, const T* b, int64_t n, Op op) {
   int blocks = blocks_for(ceil_div<int64_t>(n, Pack<T>::kSize));
@@ -122,7 +94,7 @@ void run(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
   } else if (vector_ok && a_kind == 0 && b_kind == 1) {
     launch_vector<T, Operand::scalar, Operand::array>(out, a, b, g.numel, op);
   } else {
-    launch(binary_strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
+    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
            out, a, b, g, op);
   }
 }

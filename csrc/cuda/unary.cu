@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "cuda/device/grid.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -18,8 +19,10 @@ namespace cuda {
 inline namespace EMBER_CUDA_BUILD {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
+using grid::aligned16;
+using grid::blocks_for;
+using grid::kThreads;
+using grid::Pack;
 
 // --- precision-matched maths ------------------------------------------------
 
@@ -139,13 +142,6 @@ EMBER_GRAD_FUNCTOR(GeluTanhGrad, using C = GeluConst<T>;
 
 // --- kernels ----------------------------------------------------------------
 
-// 16 bytes of T: one vector load or store.
-template <typename T>
-struct alignas(16) Pack {
-  static constexpr int kSize = 16 / sizeof(T);
-  T v[kSize];
-};
-
 template <typename T, typename Op>
 __global__ void unary_vector_kernel(T* out, const T* x, int64_t n, Op op) {
   constexpr int kPack = Pack<T>::kSize;
@@ -193,29 +189,6 @@ __global__ void grad_vector_kernel(T* out, const T* grad, const T* x, int64_t n,
   for (int64_t i = packs * kPack + first; i < n; i += stride) out[i] = op(grad[i], x[i]);
 }
 
-// The geometry's a_strides are grad's, its b_strides x's.
-template <typename T, typename Op>
-__global__ void grad_strided_kernel(T* out, const T* grad, const T* x, BinaryGeometry g, Op op) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += stride) {
-    int64_t rest = i, out_offset = 0, g_offset = 0, x_offset = 0;
-    for (int d = g.ndim - 1; d >= 0; --d) {
-      int64_t index = rest % g.sizes[d];
-      rest /= g.sizes[d];
-      out_offset += index * g.out_strides[d];
-      g_offset += index * g.a_strides[d];
-      x_offset += index * g.b_strides[d];
-    }
-    out[out_offset] = op(grad[g_offset], x[x_offset]);
-  }
-}
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-int blocks_for(int64_t work) {
-  return int(std::max<int64_t>(1, std::min(ceil_div<int64_t>(work, kThreads), kMaxBlocks)));
-}
-
 // After merging, a fully contiguous layout is one dimension of stride 1.
 bool contiguous_flat(const BinaryGeometry& g) {
   return g.ndim == 1 && g.out_strides[0] == 1 && g.a_strides[0] == 1;
@@ -241,7 +214,8 @@ void run_backward(T* out, const T* grad, const T* x, const BinaryGeometry& g, Op
     launch(grad_vector_kernel<T, Op>, dim3(blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize))),
            dim3(kThreads), 0, nullptr, out, grad, x, g.numel, op);
   } else {
-    launch(grad_strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
+    // The geometry's a_strides are grad's, its b_strides x's.
+    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
            out, grad, x, g, op);
   }
 }
