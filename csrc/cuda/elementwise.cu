@@ -70,8 +70,8 @@ __global__ void binary_vector_kernel(T* __restrict__ out, const T* __restrict__ 
 template <typename T, Operand kA, Operand kB, typename Op>
 void launch_vector(T* out, const T* a, const T* b, int64_t n, Op op) {
   int blocks = blocks_for(ceil_div<int64_t>(n, Pack<T>::kSize));
-  launch(binary_vector_kernel<T, Op, kA, kB>, dim3(blocks), dim3(kThreads), 0, nullptr, out, a,
-         b, n, op);
+  launch(binary_vector_kernel<T, Op, kA, kB>, dim3(blocks), dim3(kThreads), 0, current_stream(),
+         out, a, b, n, op);
 }
 
 template <typename T, typename Op>
@@ -94,8 +94,8 @@ void run(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
   } else if (vector_ok && a_kind == 0 && b_kind == 1) {
     launch_vector<T, Operand::scalar, Operand::array>(out, a, b, g.numel, op);
   } else {
-    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
-           out, a, b, g, op);
+    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
+           current_stream(), out, a, b, g, op);
   }
 }
 

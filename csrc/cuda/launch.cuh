@@ -3,8 +3,9 @@
 // checks cudaGetLastError, naming the kernel in the error. Compiled as host
 // C++ with EMBER_CUDA_EMU defined, it is the CUDA-on-CPU harness's launch
 // (tests/cuda_emu/cuda_emu.h), so the same kernel sources run without a GPU.
-// Kernels include this header only; dynamic shared memory is declared with
-// EMBER_DYNAMIC_SHARED(type, name) in both builds.
+// Kernels include this header only and launch on current_stream(); dynamic
+// shared memory is declared with EMBER_DYNAMIC_SHARED(type, name) in both
+// builds.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "cuda/runtime.h"
 
 // One untyped extern array for every kernel: extern __shared__ arrays of
 // different element types in one translation unit would conflict.
@@ -50,7 +52,13 @@ __host__ __device__ __forceinline__ T ceil_div(T a, T b) {
 
 #if defined(EMBER_CUDA_EMU)
 using ::cuda_emu::launch;
+// The harness runs every launch to completion in order: one stream.
+inline cudaStream_t current_stream() { return nullptr; }
 #else
+// The stream kernels are launched on: em.cuda.current_stream() (the legacy
+// default stream unless a Stream context is active on this host thread).
+inline cudaStream_t current_stream() { return static_cast<cudaStream_t>(current_stream_handle()); }
+
 namespace detail {
 // The demangled kernel name, for launch errors.
 inline std::string kernel_name(const void* kernel) {
@@ -74,9 +82,9 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) {
     std::string name = detail::kernel_name(reinterpret_cast<const void*>(kernel));
-    EMBER_FAIL(runtime, "CUDA launch of ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z, ", block ", block.x, "x", block.y,
-               "x", block.z, ", ", shared_bytes, " bytes shared) failed: ",
-               cudaGetErrorString(err));
+    EMBER_FAIL(runtime, "CUDA launch of ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z,
+               ", block ", block.x, "x", block.y, "x", block.z, ", ", shared_bytes,
+               " bytes shared) failed: ", cudaGetErrorString(err));
   }
 }
 #endif

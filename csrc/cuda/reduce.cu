@@ -198,12 +198,14 @@ void reduce_typed(ReduceOp op, T* out, const T* x, const RowGeometry& g, int thr
   switch (op) {
     case ReduceOp::sum:
     case ReduceOp::mean:
-      return launch(reduce_kernel<T, SumOp>, grid, block, 0, nullptr, out, x, g, SumOp{},
+      return launch(reduce_kernel<T, SumOp>, grid, block, 0, current_stream(), out, x, g, SumOp{},
                     op == ReduceOp::mean);
     case ReduceOp::amax:
-      return launch(reduce_kernel<T, MaxOp>, grid, block, 0, nullptr, out, x, g, MaxOp{}, false);
+      return launch(reduce_kernel<T, MaxOp>, grid, block, 0, current_stream(), out, x, g, MaxOp{},
+                    false);
     case ReduceOp::amin:
-      return launch(reduce_kernel<T, MinOp>, grid, block, 0, nullptr, out, x, g, MinOp{}, false);
+      return launch(reduce_kernel<T, MinOp>, grid, block, 0, current_stream(), out, x, g, MinOp{},
+                    false);
   }
 }
 
@@ -312,11 +314,11 @@ void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeome
   dim3 grid = grid_for(g.rows, block);
   switch (dtype) {
     case DType::float32:
-      return launch(softmax_kernel<float>, grid, block, 0, nullptr, static_cast<float*>(out),
-                    static_cast<const float*>(x), g, log);
+      return launch(softmax_kernel<float>, grid, block, 0, current_stream(),
+                    static_cast<float*>(out), static_cast<const float*>(x), g, log);
     case DType::float64:
-      return launch(softmax_kernel<double>, grid, block, 0, nullptr, static_cast<double*>(out),
-                    static_cast<const double*>(x), g, log);
+      return launch(softmax_kernel<double>, grid, block, 0, current_stream(),
+                    static_cast<double*>(out), static_cast<const double*>(x), g, log);
     default: bad_dtype(name, dtype);
   }
 }
@@ -329,11 +331,11 @@ void softmax_backward_raw(bool log, DType dtype, void* grad_x, const void* grad,
   dim3 grid = grid_for(g.rows, block);
   switch (dtype) {
     case DType::float32:
-      return launch(softmax_backward_kernel<float>, grid, block, 0, nullptr,
+      return launch(softmax_backward_kernel<float>, grid, block, 0, current_stream(),
                     static_cast<float*>(grad_x), static_cast<const float*>(grad),
                     static_cast<const float*>(y), g, log);
     case DType::float64:
-      return launch(softmax_backward_kernel<double>, grid, block, 0, nullptr,
+      return launch(softmax_backward_kernel<double>, grid, block, 0, current_stream(),
                     static_cast<double*>(grad_x), static_cast<const double*>(grad),
                     static_cast<const double*>(y), g, log);
     default: bad_dtype(name, dtype);

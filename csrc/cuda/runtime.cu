@@ -52,6 +52,12 @@ std::string device_name(int index) {
   return prop.name;
 }
 
+namespace {
+thread_local cudaStream_t current = nullptr;
+}  // namespace
+
+void* current_stream_handle() { return current; }
+
 void* allocate(size_t nbytes, int device) {
   EMBER_CHECK(device >= 0 && device < device_count(), "cuda: device ", device,
               " is not available (", device_count(), " CUDA devices)");

@@ -18,6 +18,9 @@ std::string device_name(int index);
 
 void* allocate(size_t nbytes, int device);
 void free(void* ptr, size_t nbytes, int device);
+// The cudaStream_t kernels launch on (nullptr: the legacy default stream).
+void* current_stream_handle();
+
 // Copies `nbytes` between host and device memory (either side may be CUDA).
 void memcpy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t nbytes);
 

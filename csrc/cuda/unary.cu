@@ -199,10 +199,10 @@ void run_forward(T* out, const T* x, const BinaryGeometry& g, Op op) {
   if (g.numel == 0) return;
   if (contiguous_flat(g) && aligned16(out) && aligned16(x)) {
     launch(unary_vector_kernel<T, Op>, dim3(blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize))),
-           dim3(kThreads), 0, nullptr, out, x, g.numel, op);
+           dim3(kThreads), 0, current_stream(), out, x, g.numel, op);
   } else {
-    launch(unary_strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
-           out, x, g, op);
+    launch(unary_strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
+           current_stream(), out, x, g, op);
   }
 }
 
@@ -212,11 +212,11 @@ void run_backward(T* out, const T* grad, const T* x, const BinaryGeometry& g, Op
   if (contiguous_flat(g) && g.b_strides[0] == 1 && aligned16(out) && aligned16(grad) &&
       aligned16(x)) {
     launch(grad_vector_kernel<T, Op>, dim3(blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize))),
-           dim3(kThreads), 0, nullptr, out, grad, x, g.numel, op);
+           dim3(kThreads), 0, current_stream(), out, grad, x, g.numel, op);
   } else {
     // The geometry's a_strides are grad's, its b_strides x's.
-    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0, nullptr,
-           out, grad, x, g, op);
+    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
+           current_stream(), out, grad, x, g, op);
   }
 }
 

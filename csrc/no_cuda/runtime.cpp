@@ -19,6 +19,7 @@ int current_device() { not_built("cuda.current_device"); }
 void set_device(int) { not_built("cuda.set_device"); }
 void synchronize() { not_built("cuda.synchronize"); }
 std::string device_name(int) { not_built("cuda.get_device_name"); }
+void* current_stream_handle() { return nullptr; }
 void* allocate(size_t, int) { not_built("cuda allocation"); }
 void free(void*, size_t, int) { not_built("cuda free"); }
 void memcpy(void*, bool, const void*, bool, size_t) { not_built("copy to or from cuda"); }
