@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cpu/copy.h"
+#include "cuda/kernels.h"
 #include "cuda/runtime.h"
 
 namespace ember {
@@ -383,13 +384,38 @@ Tensor Tensor::to(DType dtype) const {
   return out;
 }
 
-Tensor Tensor::to(Device target) const {
+namespace {
+
+// An empty contiguous CPU tensor in pinned memory.
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+  size_t nbytes = size_t(checked_numel(shape, "pin_memory")) * dtype_size(dtype);
+  void* data = cuda::allocate_pinned(nbytes);
+  std::shared_ptr<void> owner(data, [](void* p) { cuda::free_pinned(p); });
+  return Tensor::from_blob(data, shape, contiguous_strides(shape), dtype, std::move(owner));
+}
+
+}  // namespace
+
+Tensor Tensor::to(Device target, bool non_blocking) const {
   if (target == device()) return *this;
   Tensor src = contiguous();
-  Tensor out = empty(shape_, dtype_, target);
+  Tensor out = target.is_cpu() && non_blocking ? empty_pinned(shape_, dtype_)
+                                               : empty(shape_, dtype_, target);
   cuda::memcpy(out.raw_data(), target.is_cuda(), src.raw_data(), src.device().is_cuda(),
-               size_t(numel_) * element_size());
+               size_t(numel_) * element_size(), non_blocking);
   return out;
+}
+
+Tensor Tensor::pin_memory() const {
+  EMBER_CHECK(device().is_cpu(), "pin_memory: only CPU tensors can be pinned, got ", str());
+  if (is_pinned()) return *this;
+  Tensor out = empty_pinned(shape_, dtype_);
+  out.copy_(*this);
+  return out;
+}
+
+bool Tensor::is_pinned() const {
+  return defined() && device().is_cpu() && cuda::is_pinned(storage_->data());
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -402,6 +428,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (source.shape() != shape_) source = source.expand(shape_);
   switch (device().type) {
     case DeviceType::cpu: cpu::copy(*this, source); break;
+    case DeviceType::cuda: cuda::copy(*this, source); break;
     default: no_kernel("copy_", device());
   }
   bump_version();
@@ -411,6 +438,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 Tensor& Tensor::fill_(Scalar value) {
   switch (device().type) {
     case DeviceType::cpu: cpu::fill(*this, value); break;
+    case DeviceType::cuda: cuda::fill(*this, value); break;
     default: no_kernel("fill_", device());
   }
   bump_version();

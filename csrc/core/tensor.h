@@ -94,7 +94,12 @@ class Tensor {
   Tensor contiguous() const;  // this tensor itself when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dtype) const;
-  Tensor to(Device device) const;
+  // A non-blocking copy to the CPU lands in pinned memory and returns before
+  // the data arrived (synchronize the stream before reading it).
+  Tensor to(Device device, bool non_blocking = false) const;
+  // A copy of this CPU tensor in page-locked memory (this tensor when it is).
+  Tensor pin_memory() const;
+  bool is_pinned() const;
   // Copies `src` (broadcast to this shape, cast to this dtype) into this view.
   Tensor& copy_(const Tensor& src);
   Tensor& fill_(Scalar value);

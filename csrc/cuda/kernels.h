@@ -116,6 +116,16 @@ void activation_backward_raw(UnaryOp op, DType dtype, void* grad_in, const void*
 void activation_backward(UnaryOp op, const Tensor& grad_in, const Tensor& grad, const Tensor& x,
                          double alpha, double beta);
 
+// copy and fill
+// out = cast(src) between any two dtypes on device pointers; `geometry` is
+// binary_geometry(op, out, src, src) (its b_strides are unused).
+void copy_raw(DType to, DType from, void* out, const void* src, const BinaryGeometry& geometry);
+// dst = cast(src), src already on dst's device and expanded to its shape.
+void copy(const Tensor& dst, const Tensor& src);
+// out[i] = value (cast to `dtype`) over binary_geometry(op, out, out, out).
+void fill_raw(DType dtype, void* out, Scalar value, const BinaryGeometry& geometry);
+void fill(const Tensor& dst, Scalar value);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -14,10 +14,6 @@
 #include "cuda_emu.h"
 #else
 #include <cuda_runtime.h>
-#include <cxxabi.h>
-
-#include <cstdlib>
-#include <string>
 #include <utility>
 
 #include "core/check.h"
@@ -59,31 +55,20 @@ inline cudaStream_t current_stream() { return nullptr; }
 // default stream unless a Stream context is active on this host thread).
 inline cudaStream_t current_stream() { return static_cast<cudaStream_t>(current_stream_handle()); }
 
-namespace detail {
-// The demangled kernel name, for launch errors.
-inline std::string kernel_name(const void* kernel) {
-  const char* mangled = nullptr;
-  if (cudaFuncGetName(&mangled, kernel) != cudaSuccess || mangled == nullptr) {
-    cudaGetLastError();
-    return "kernel";
-  }
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : mangled;
-  std::free(demangled);
-  return name;
-}
-}  // namespace detail
-
 template <typename... Params, typename... Args>
 void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
             cudaStream_t stream, Args&&... args) {
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  const void* id = reinterpret_cast<const void*>(kernel);
+  note_launch(id);
   cudaError_t err = cudaGetLastError();
+  // CUDA_LAUNCH_BLOCKING=1: wait, so an error in the kernel is reported here,
+  // naming it.
+  if (err == cudaSuccess && launch_blocking()) err = cudaStreamSynchronize(stream);
   if (err != cudaSuccess) {
-    std::string name = detail::kernel_name(reinterpret_cast<const void*>(kernel));
-    EMBER_FAIL(runtime, "CUDA launch of ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z,
-               ", block ", block.x, "x", block.y, "x", block.z, ", ", shared_bytes,
+    cudaGetLastError();
+    EMBER_FAIL(runtime, "CUDA kernel ", kernel_name(id), " (grid ", grid.x, "x", grid.y, "x",
+               grid.z, ", block ", block.x, "x", block.y, "x", block.z, ", ", shared_bytes,
                " bytes shared) failed: ", cudaGetErrorString(err));
   }
 }

@@ -86,6 +86,13 @@ void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&
   not_built(unary_op_name(op));
 }
 
+// copy and fill
+
+void copy_raw(DType, DType, void*, const void*, const BinaryGeometry&) { not_built("copy_"); }
+void copy(const Tensor&, const Tensor&) { not_built("copy_"); }
+void fill_raw(DType, void*, Scalar, const BinaryGeometry&) { not_built("fill_"); }
+void fill(const Tensor&, Scalar) { not_built("fill_"); }
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

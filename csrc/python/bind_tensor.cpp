@@ -138,7 +138,10 @@ void bind_tensor(py::module_& m) {
       .def("contiguous", &Tensor::contiguous)
       .def("clone", &Tensor::clone)
       .def("to", py::overload_cast<DType>(&Tensor::to, py::const_))
-      .def("to", py::overload_cast<Device>(&Tensor::to, py::const_))
+      .def("to", py::overload_cast<Device, bool>(&Tensor::to, py::const_), py::arg("device"),
+           py::arg("non_blocking") = false)
+      .def("pin_memory", &Tensor::pin_memory)
+      .def("is_pinned", &Tensor::is_pinned)
       .def("copy_", &Tensor::copy_, py::return_value_policy::reference)
       .def("fill_", [](Tensor& t, Scalar v) { t.fill_(v); })
       .def("item", [](const Tensor& t) { return scalar_to_python(t.item()); })

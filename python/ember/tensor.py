@@ -137,6 +137,16 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self._data.device.type == "cuda"
 
+    def pin_memory(self) -> Tensor:
+        """A copy in page-locked host memory (for asynchronous copies to a GPU);
+        this tensor itself when already pinned. CPU tensors only."""
+        if self.is_pinned():
+            return self
+        return Tensor(self._data.pin_memory())
+
+    def is_pinned(self) -> bool:
+        return self._data.is_pinned()
+
     @property
     def ndim(self) -> int:
         return self._data.ndim

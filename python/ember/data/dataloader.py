@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import creation
+from .. import creation, cuda
 from .._C import DType, set_num_threads
 from ..ops.index import stack
 from ..tensor import Tensor
@@ -77,6 +77,29 @@ def default_convert(data):
     if isinstance(data, abc.Sequence):
         return _same_container(data, [default_convert(d) for d in data])
     return data
+
+
+def pin_memory(data):
+    """`data` with every tensor in it moved to page-locked (pinned) memory."""
+    if isinstance(data, Tensor):
+        return data.pin_memory()
+    if isinstance(data, abc.Mapping):
+        return _same_container(data, {k: pin_memory(v) for k, v in data.items()})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(pin_memory(d) for d in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(pin_memory(d) for d in data)
+    return data
+
+
+class _PinningCollate:
+    """A collate_fn that pins what the user's collate_fn returns."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, batch):
+        return pin_memory(self.collate_fn(batch))
 
 
 def default_collate(batch):
@@ -429,7 +452,9 @@ class DataLoader:
             releases the GIL; ember's kernels hold the GIL, so pure-Python/ember loading
             overlaps less.
         collate_fn: merges a list of samples into a batch (default_collate by default).
-        pin_memory: accepted for compatibility; a no-op (ember has no pinned host memory).
+        pin_memory: put the tensors of each batch in page-locked memory, so that
+            `.to("cuda", non_blocking=True)` copies them asynchronously (a no-op without
+            a GPU).
         drop_last: drop the last incomplete batch.
         prefetch_factor: batches buffered ahead per worker (with num_workers > 0).
         generator: seeds shuffling: None (ember's default generator, so em.manual_seed makes
@@ -520,6 +545,8 @@ class DataLoader:
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+        if self.pin_memory and cuda.is_available():
+            self.collate_fn = _PinningCollate(collate_fn)
 
     @property
     def _auto_collation(self) -> bool:

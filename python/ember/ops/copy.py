@@ -10,18 +10,18 @@ from ._util import parse_device, parse_dtype
 
 class _To(Function):
     @staticmethod
-    def forward(ctx, x, dtype, device):
+    def forward(ctx, x, dtype, device, non_blocking):
         ctx.dtype, ctx.device = x.dtype, x.device
         out = x._data
         if dtype is not None:
             out = out.to(dtype)
         if device is not None:
-            out = out.to(device)
+            out = out.to(device, non_blocking)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return to(grad, ctx.device, ctx.dtype), None, None
+        return to(grad, ctx.device, ctx.dtype), None, None, None
 
 
 def _parse_to_args(args, kwargs):
@@ -47,7 +47,9 @@ def to(x: Tensor, *args, non_blocking: bool = False, copy: bool = False, **kwarg
         x: the tensor.
         *args: a dtype, a device (str or ember.device), both, or a tensor
             whose dtype and device to match; or dtype=/device= keywords.
-        non_blocking: accepted for PyTorch compatibility (copies are synchronous).
+        non_blocking: copy between devices on the current CUDA stream without
+            waiting for it: truly asynchronous from pinned memory, and a copy
+            to the CPU lands in pinned memory (synchronize before reading it).
         copy: return a new tensor even when nothing changes.
 
     Returns:
@@ -60,7 +62,7 @@ def to(x: Tensor, *args, non_blocking: bool = False, copy: bool = False, **kwarg
         device = None
     if dtype is None and device is None:
         return clone(x) if copy else x
-    return _To.apply(x, dtype, device)
+    return _To.apply(x, dtype, device, bool(non_blocking))
 
 
 class _Clone(Function):
