@@ -86,6 +86,32 @@ void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&
   not_built(unary_op_name(op));
 }
 
+// index
+
+void gather(const char* op, const Tensor&, const Tensor&, int64_t, const Tensor&) {
+  not_built(op);
+}
+
+void scatter(const char* op, const Tensor&, int64_t, const Tensor&, const Tensor&, bool) {
+  not_built(op);
+}
+
+void index(const Tensor&, const Tensor&, const std::vector<Tensor>&, const Shape&) {
+  not_built("index");
+}
+
+void index_put(const Tensor&, const std::vector<Tensor>&, const Tensor&, bool, const Shape&) {
+  not_built("index_put_");
+}
+
+void masked_fill(const Tensor&, const Tensor&, Scalar) { not_built("masked_fill_"); }
+
+void one_hot(const Tensor&, const Tensor&) { not_built("one_hot"); }
+
+int64_t index_max(const Tensor&) { not_built("one_hot"); }
+
+Tensor nonzero(const Tensor&) { not_built("nonzero"); }
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
