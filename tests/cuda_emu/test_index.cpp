@@ -81,7 +81,8 @@ std::string describe(const char* op, const Tensor& t, int64_t dim) {
 // smaller where they can be (gather and scatter allow smaller).
 Shape index_shape(const Shape& shape, int64_t dim, int64_t n) {
   Shape s = shape;
-  for (size_t d = 0; d < s.size(); ++d) s[d] = int64_t(d) == dim ? n : std::max<int64_t>(1, s[d] - 1);
+  for (size_t d = 0; d < s.size(); ++d)
+    s[d] = int64_t(d) == dim ? n : std::max<int64_t>(1, s[d] - 1);
   return s;
 }
 
