@@ -126,6 +126,91 @@ void copy(const Tensor& dst, const Tensor& src);
 void fill_raw(DType dtype, void* out, Scalar value, const BinaryGeometry& geometry);
 void fill(const Tensor& dst, Scalar value);
 
+
+// index
+// Index values are checked on the device: a kernel that meets one out of
+// range stores {1 + dim, value} of the first it sees in `error` (two int64 in
+// device memory, zeroed by the caller), and the Tensor-level functions read
+// it back and raise an IndexError naming the op.
+
+// gather / scatter along `dim`, one position per element of the index:
+// operand 0 is the tensor indexed along dim (gather's input, scatter's self;
+// its stride at dim is 0 here, `dim_stride` is applied to the index value),
+// 1 the int64 index, 2 gather's out or scatter's src. Strides in elements;
+// dims of size 1 dropped, mergeable ones merged.
+struct GatherGeometry {
+  int64_t numel = 0;
+  int ndim = 0;
+  int64_t dim = 0, dim_size = 0, dim_stride = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[3][kMaxDims] = {};
+};
+GatherGeometry gather_geometry(const char* op, const Tensor& data, int64_t dim,
+                               const Tensor& index, const Tensor& other);
+void gather_raw(DType dtype, void* out, const void* input, const int64_t* index,
+                const GatherGeometry& g, int64_t* error);
+void scatter_raw(DType dtype, bool accumulate, void* self, const int64_t* index, const void* src,
+                 const GatherGeometry& g, int64_t* error);
+// out = input gathered along dim by index (int64, unchecked; raises IndexError
+// naming `op`); out has index's shape.
+void gather(const char* op, const Tensor& out, const Tensor& input, int64_t dim,
+            const Tensor& index);
+// self[.., index[..], ..] (+)= src[..] along dim; accumulate adds atomically.
+void scatter(const char* op, const Tensor& self, int64_t dim, const Tensor& index,
+             const Tensor& src, bool accumulate);
+
+// Advanced indexing: the first k dims of the indexed tensor are indexed by k
+// contiguous int64 tensors of `count` elements each (negative values wrap);
+// the other operand (index's out, index_put's values) is contiguous
+// [count, inner], inner the product of the rest dims.
+struct IndexGeometry {
+  int64_t count = 0, inner = 0;
+  int k = 0;
+  const int64_t* indices[kMaxDims] = {};
+  int64_t index_sizes[kMaxDims] = {};
+  int64_t index_strides[kMaxDims] = {};
+  int rest_ndim = 0;
+  int64_t rest_sizes[kMaxDims] = {};
+  int64_t rest_strides[kMaxDims] = {};
+};
+IndexGeometry index_geometry(const char* op, const Tensor& indexed,
+                             const std::vector<Tensor>& indices);
+void index_raw(DType dtype, void* out, const void* src, const IndexGeometry& g, int64_t* error);
+void index_put_raw(DType dtype, bool accumulate, void* self, const void* values,
+                   const IndexGeometry& g, int64_t* error);
+// `dims` names the original dim of each indexed dim, for error messages.
+void index(const Tensor& out, const Tensor& src, const std::vector<Tensor>& indices,
+           const Shape& dims);
+void index_put(const Tensor& self, const std::vector<Tensor>& indices, const Tensor& values,
+               bool accumulate, const Shape& dims);
+
+// self[mask] = value; `geometry` is binary_geometry(op, self, mask, mask).
+void masked_fill_raw(DType dtype, void* self, const bool* mask, Scalar value,
+                     const BinaryGeometry& geometry);
+void masked_fill(const Tensor& self, const Tensor& mask, Scalar value);
+
+// out (int64 [n, classes], every element written) = one_hot(index).
+void one_hot_raw(int64_t* out, const int64_t* index, int64_t n, int64_t classes,
+                 int64_t* error);
+// *result = max(index[0..n)), n > 0.
+void index_max_raw(const int64_t* index, int64_t n, int64_t* result);
+void one_hot(const Tensor& out, const Tensor& index);
+// The largest value of a contiguous int64 tensor with at least one element.
+int64_t index_max(const Tensor& index);
+
+// nonzero in two passes over x (contiguous, n elements): the count pass
+// fills offsets[0..nonzero_blocks(n)] with each block's first output row
+// (offsets[blocks] is the total); the write pass stores the coordinates.
+struct NonzeroShape {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+};
+int64_t nonzero_blocks(int64_t n);
+void nonzero_count_raw(DType dtype, const void* x, int64_t n, int64_t* offsets);
+void nonzero_write_raw(DType dtype, const void* x, int64_t n, const int64_t* offsets,
+                       int64_t* out, const NonzeroShape& shape);
+Tensor nonzero(const Tensor& input);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

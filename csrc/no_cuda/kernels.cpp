@@ -93,6 +93,32 @@ void copy(const Tensor&, const Tensor&) { not_built("copy_"); }
 void fill_raw(DType, void*, Scalar, const BinaryGeometry&) { not_built("fill_"); }
 void fill(const Tensor&, Scalar) { not_built("fill_"); }
 
+// index
+
+void gather(const char* op, const Tensor&, const Tensor&, int64_t, const Tensor&) {
+  not_built(op);
+}
+
+void scatter(const char* op, const Tensor&, int64_t, const Tensor&, const Tensor&, bool) {
+  not_built(op);
+}
+
+void index(const Tensor&, const Tensor&, const std::vector<Tensor>&, const Shape&) {
+  not_built("index");
+}
+
+void index_put(const Tensor&, const std::vector<Tensor>&, const Tensor&, bool, const Shape&) {
+  not_built("index_put_");
+}
+
+void masked_fill(const Tensor&, const Tensor&, Scalar) { not_built("masked_fill_"); }
+
+void one_hot(const Tensor&, const Tensor&) { not_built("one_hot"); }
+
+int64_t index_max(const Tensor&) { not_built("one_hot"); }
+
+Tensor nonzero(const Tensor&) { not_built("nonzero"); }
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

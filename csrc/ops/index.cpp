@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cpu/index.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 
@@ -21,9 +22,12 @@ void check_integer_index(const char* op, const Tensor& index) {
 }
 
 // `index` as int64, every value checked against `size`; negative values wrap
-// when `wrap` is set (advanced indexing), otherwise they are an error.
+// when `wrap` is set (advanced indexing), otherwise they are an error. A CUDA
+// index is only converted: its kernels check (and wrap) the values on the
+// device and raise the same IndexError, which saves a copy to the host.
 Tensor checked_index(const char* op, const Tensor& index, int64_t dim, int64_t size, bool wrap) {
   check_integer_index(op, index);
+  if (index.device().type == DeviceType::cuda) return index.to(DType::int64).contiguous();
   Tensor out = wrap || index.dtype() != DType::int64 ? index.to(DType::int64).clone()
                                                      : index.contiguous();
   int64_t* p = out.data<int64_t>();
@@ -206,6 +210,7 @@ Tensor gather(const Tensor& input, int64_t dim, const Tensor& index) {
   Tensor out = Tensor::empty(index.shape(), input.dtype(), input.device());
   switch (input.device().type) {
     case DeviceType::cpu: cpu::gather(out, input, dim, idx); break;
+    case DeviceType::cuda: cuda::gather("gather", out, input, dim, idx); break;
     default: no_kernel("gather", input.device());
   }
   return out;
@@ -231,6 +236,7 @@ Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& s
                                                   : src.to(self.dtype());
   switch (self.device().type) {
     case DeviceType::cpu: cpu::scatter(self, dim, idx, values, accumulate); break;
+    case DeviceType::cuda: cuda::scatter(op, self, dim, idx, values, accumulate); break;
     default: no_kernel(op, self.device());
   }
   self.bump_version();
@@ -267,6 +273,9 @@ Tensor index_select(const Tensor& input, int64_t dim, const Tensor& index) {
         cpu::gather(out, input, dim, spread_index(idx, dim, shape));
       }
       break;
+    case DeviceType::cuda:
+      cuda::gather("index_select", out, input, dim, spread_index(idx, dim, shape));
+      break;
     default: no_kernel("index_select", input.device());
   }
   return out;
@@ -293,6 +302,9 @@ Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor&
         cpu::scatter(self, dim, spread_index(idx, dim, shape), values, true);
       }
       break;
+    case DeviceType::cuda:
+      cuda::scatter("index_add_", self, dim, spread_index(idx, dim, shape), values, true);
+      break;
     default: no_kernel("index_add_", self.device());
   }
   self.bump_version();
@@ -311,6 +323,7 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, Scalar value) {
                    " tensor with a float value");
   switch (self.device().type) {
     case DeviceType::cpu: cpu::masked_fill(self, mask.expand(shape), value); break;
+    case DeviceType::cuda: cuda::masked_fill(self, mask.expand(shape), value); break;
     default: no_kernel("masked_fill_", self.device());
   }
   self.bump_version();
@@ -331,6 +344,9 @@ Tensor index(const Tensor& input, const std::vector<std::optional<Tensor>>& indi
   Tensor out = Tensor::empty(kernel_shape, input.dtype(), input.device());
   switch (input.device().type) {
     case DeviceType::cpu: cpu::index(out, input.permute(plan.perm), plan.indices); break;
+    case DeviceType::cuda:
+      cuda::index(out, input.permute(plan.perm), plan.indices, plan.perm);
+      break;
     default: no_kernel("index", input.device());
   }
   if (plan.front == 0) return out;
@@ -357,6 +373,9 @@ Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indic
     case DeviceType::cpu:
       cpu::index_put(self.permute(plan.perm), plan.indices, v, accumulate);
       break;
+    case DeviceType::cuda:
+      cuda::index_put(self.permute(plan.perm), plan.indices, v, accumulate, plan.perm);
+      break;
     default: no_kernel("index_put_", self.device());
   }
   self.bump_version();
@@ -367,8 +386,22 @@ Tensor one_hot(const Tensor& input, int64_t num_classes) {
   EMBER_CHECK_KIND(type, input.dtype() == DType::int64, "one_hot: input must be an int64 "
                    "tensor of class indices, got ", input.str());
   Tensor idx = input.contiguous();
-  const int64_t* p = idx.data<int64_t>();
   int64_t n = idx.numel();
+  Shape shape = input.shape();
+  if (input.device().type == DeviceType::cuda) {
+    // The kernel writes every element (no zero fill) and checks the classes.
+    if (num_classes == -1) {
+      EMBER_CHECK(n > 0, "one_hot: can't infer num_classes from an empty tensor");
+      num_classes = cuda::index_max(idx) + 1;
+    }
+    EMBER_CHECK(num_classes >= 0, "one_hot: num_classes must be -1 or non-negative, got ",
+                num_classes);
+    shape.push_back(num_classes);
+    Tensor out = Tensor::empty(shape, DType::int64, input.device());
+    cuda::one_hot(out.view({n, num_classes}), idx);
+    return out;
+  }
+  const int64_t* p = idx.data<int64_t>();
   if (num_classes == -1) {
     EMBER_CHECK(n > 0, "one_hot: can't infer num_classes from an empty tensor");
     num_classes = *std::max_element(p, p + n) + 1;
@@ -379,7 +412,6 @@ Tensor one_hot(const Tensor& input, int64_t num_classes) {
     EMBER_CHECK(p[i] >= 0 && p[i] < num_classes, "one_hot: class value ", p[i],
                 " is out of range for num_classes ", num_classes);
   }
-  Shape shape = input.shape();
   shape.push_back(num_classes);
   Tensor out = Tensor::zeros(shape, DType::int64, input.device());
   switch (input.device().type) {
@@ -424,6 +456,7 @@ Tensor pad(const Tensor& input, const Shape& pad, Scalar value) {
 Tensor nonzero(const Tensor& input) {
   switch (input.device().type) {
     case DeviceType::cpu: return cpu::nonzero(input);
+    case DeviceType::cuda: return cuda::nonzero(input);
     default: no_kernel("nonzero", input.device());
   }
 }

@@ -554,3 +554,6 @@ template <typename T>
 T __ldg(const T* p) {
   return *p;
 }
+
+// --- index additions ---
+inline int __popc(unsigned v) { return __builtin_popcount(v); }
