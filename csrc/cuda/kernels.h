@@ -211,6 +211,44 @@ void nonzero_write_raw(DType dtype, const void* x, int64_t n, const int64_t* off
                        int64_t* out, const NonzeroShape& shape);
 Tensor nonzero(const Tensor& input);
 
+
+// conv2d
+
+// The sizes of one NCHW conv2d, as ops/conv.cpp computes them (pad_h/pad_w
+// are the top/left padding; out_h/out_w imply the bottom/right).
+struct Conv2dGeometry {
+  int64_t batch = 0, in_channels = 0, in_h = 0, in_w = 0;
+  int64_t out_channels = 0, kernel_h = 1, kernel_w = 1, out_h = 0, out_w = 0;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+};
+
+// On device pointers to contiguous NCHW / (OC, C / groups, KH, KW) buffers in
+// float32/float64 (`dtype`); `bias` may be null. Outputs are overwritten.
+void conv2d_forward_raw(DType dtype, void* out, const void* input, const void* weight,
+                        const void* bias, const Conv2dGeometry& g);
+void conv2d_backward_input_raw(DType dtype, void* grad_input, const void* grad_out,
+                               const void* weight, const Conv2dGeometry& g);
+// Elements (of the dtype) of the workspace conv2d_backward_weight_raw needs
+// for its split reduction; 0 when it needs none. `splits` (0: choose) is
+// there for the tests and must match the call's.
+int64_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int splits = 0);
+void conv2d_backward_weight_raw(DType dtype, void* grad_weight, const void* grad_out,
+                                const void* input, void* workspace, const Conv2dGeometry& g,
+                                int splits = 0);
+void conv2d_backward_bias_raw(DType dtype, void* grad_bias, const void* grad_out,
+                              const Conv2dGeometry& g);
+
+// The same on contiguous tensors of one dtype on one CUDA device.
+void conv2d_forward(const Tensor& out, const Tensor& input, const Tensor& weight,
+                    const Tensor& bias, const Conv2dGeometry& g);
+void conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_out,
+                           const Tensor& weight, const Conv2dGeometry& g);
+void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
+                            const Tensor& input, const Conv2dGeometry& g);
+void conv2d_backward_bias(const Tensor& grad_bias, const Tensor& grad_out,
+                          const Conv2dGeometry& g);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -119,6 +119,48 @@ int64_t index_max(const Tensor&) { not_built("one_hot"); }
 
 Tensor nonzero(const Tensor&) { not_built("nonzero"); }
 
+
+// conv2d
+
+void conv2d_forward_raw(DType, void*, const void*, const void*, const void*,
+                        const Conv2dGeometry&) {
+  not_built("conv2d");
+}
+
+void conv2d_backward_input_raw(DType, void*, const void*, const void*, const Conv2dGeometry&) {
+  not_built("conv2d_backward");
+}
+
+int64_t conv2d_backward_weight_workspace(const Conv2dGeometry&, int) {
+  not_built("conv2d_backward");
+}
+
+void conv2d_backward_weight_raw(DType, void*, const void*, const void*, void*,
+                                const Conv2dGeometry&, int) {
+  not_built("conv2d_backward");
+}
+
+void conv2d_backward_bias_raw(DType, void*, const void*, const Conv2dGeometry&) {
+  not_built("conv2d_backward");
+}
+
+void conv2d_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                    const Conv2dGeometry&) {
+  not_built("conv2d");
+}
+
+void conv2d_backward_input(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&) {
+  not_built("conv2d_backward");
+}
+
+void conv2d_backward_weight(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&) {
+  not_built("conv2d_backward");
+}
+
+void conv2d_backward_bias(const Tensor&, const Tensor&, const Conv2dGeometry&) {
+  not_built("conv2d_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

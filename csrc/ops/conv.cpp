@@ -3,6 +3,7 @@
 #include "ops/conv.h"
 
 #include "cpu/conv.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 namespace {
@@ -87,6 +88,27 @@ cpu::Conv2dShape conv_shape(const Tensor& input, const Tensor& weight, const Sha
   return s;
 }
 
+cuda::Conv2dGeometry cuda_geometry(const cpu::Conv2dShape& s) {
+  cuda::Conv2dGeometry g;
+  g.batch = s.batch;
+  g.in_channels = s.in_channels;
+  g.in_h = s.in_h;
+  g.in_w = s.in_w;
+  g.out_channels = s.out_channels;
+  g.kernel_h = s.kernel_h;
+  g.kernel_w = s.kernel_w;
+  g.out_h = s.out_h;
+  g.out_w = s.out_w;
+  g.stride_h = s.stride_h;
+  g.stride_w = s.stride_w;
+  g.pad_h = s.pad_h;
+  g.pad_w = s.pad_w;
+  g.dilation_h = s.dilation_h;
+  g.dilation_w = s.dilation_w;
+  g.groups = s.groups;
+  return g;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Shape& stride,
@@ -116,6 +138,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
                                       out.data<scalar_t>());
       });
       break;
+    case DeviceType::cuda: cuda::conv2d_forward(out, x, w, b, cuda_geometry(s)); break;
     default: no_kernel("conv2d", input.device());
   }
   return out;
@@ -151,6 +174,13 @@ std::vector<Tensor> conv2d_backward(const Tensor& grad_out, const Tensor& input,
           cpu::conv2d_backward_bias<scalar_t>(s, g.data<scalar_t>(), grads[2].data<scalar_t>());
       });
       break;
+    case DeviceType::cuda: {
+      const cuda::Conv2dGeometry geometry = cuda_geometry(s);
+      if (need_input) cuda::conv2d_backward_input(grads[0], g, w, geometry);
+      if (need_weight) cuda::conv2d_backward_weight(grads[1], g, x, geometry);
+      if (need_bias) cuda::conv2d_backward_bias(grads[2], g, geometry);
+      break;
+    }
     default: no_kernel("conv2d_backward", input.device());
   }
   return grads;

@@ -1,0 +1,3 @@
+// The CUDA conv2d kernels, compiled here as host C++ against the harness (the
+// same source nvcc compiles into ember_core).
+#include "cuda/conv.cu"
