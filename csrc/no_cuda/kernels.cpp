@@ -86,6 +86,22 @@ void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&
   not_built(unary_op_name(op));
 }
 
+// gemm
+namespace {
+bool allow_tf32 = false;
+}  // namespace
+
+void gemm_raw(DType, const GemmProblem&, GemmTiles) { not_built("gemm"); }
+
+bool matmul_allow_tf32() { return allow_tf32; }
+
+void set_matmul_allow_tf32(bool allow) { allow_tf32 = allow; }
+
+void gemm_batched(const Tensor&, const Tensor&, const Tensor&, int64_t, const int64_t*,
+                  const int64_t*, const int64_t*, double, double) {
+  not_built("matmul");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
