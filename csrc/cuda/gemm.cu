@@ -286,8 +286,8 @@ __global__ void __launch_bounds__(Tiles::kThreads) gemm_kernel(Args<T> args) {
   constexpr int kBM = Tiles::kM, kBN = Tiles::kN, kBK = Tiles::kK;
   constexpr int kGM = Tiles::kTM / 4, kGN = Tiles::kTN / 4;
   constexpr int kLdA = kBM + kPad, kLdB = kBN + kPad;
-  __shared__ alignas(16) T a_tiles[2 * kBK * kLdA];
-  __shared__ alignas(16) T b_tiles[2 * kBK * kLdB];
+  alignas(16) __shared__ T a_tiles[2 * kBK * kLdA];
+  alignas(16) __shared__ T b_tiles[2 * kBK * kLdB];
   const int tx = int(threadIdx.x) % (kBN / Tiles::kTN);
   const int ty = int(threadIdx.x) / (kBN / Tiles::kTN);
   const int64_t m0 = int64_t(blockIdx.x) * kBM;
@@ -349,7 +349,7 @@ __global__ void __launch_bounds__(Tf32Tiles::kThreads) gemm_tf32_kernel(Args<flo
   constexpr int kFM = Tiles::kWarpM / 16, kFN = Tiles::kWarpN / 16;
   // WMMA pointers must be 32-byte aligned: every fragment starts at a row
   // that is a multiple of 8 and a column that is a multiple of 16.
-  __shared__ alignas(32) float tiles[2 * kBK * (kLdA + kLdB)];
+  alignas(32) __shared__ float tiles[2 * kBK * (kLdA + kLdB)];
   float* a_tiles = tiles;
   float* b_tiles = tiles + 2 * kBK * kLdA;
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
