@@ -249,6 +249,52 @@ void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
 void conv2d_backward_bias(const Tensor& grad_bias, const Tensor& grad_out,
                           const Conv2dGeometry& g);
 
+// gemm
+
+// C = alpha * A (M x K) * B (K x N) + beta * C (M x N) on device pointers, for
+// one problem or a batch; element (i, j) of an operand is at data[i *
+// row_stride + j * col_stride], so a transpose is just its strides. Problem p
+// starts at element offsets p * {a,b,c}_batch_stride from a, b and c when
+// `offsets` is null, else at offsets[3p], offsets[3p + 1], offsets[3p + 2]
+// (a device array; `offset_multiple` divides every one of them, 0 when all
+// are 0, and lets the kernels use 16-byte loads). When beta is 0, C is only
+// written. Distinct problems must write disjoint elements of C.
+struct GemmProblem {
+  int64_t M = 0, N = 0, K = 0;
+  double alpha = 1.0, beta = 0.0;
+  const void* a = nullptr;
+  int64_t a_row_stride = 0, a_col_stride = 0;
+  const void* b = nullptr;
+  int64_t b_row_stride = 0, b_col_stride = 0;
+  void* c = nullptr;
+  int64_t c_row_stride = 0, c_col_stride = 0;
+  int64_t batch = 1;
+  int64_t a_batch_stride = 0, b_batch_stride = 0, c_batch_stride = 0;
+  const int64_t* offsets = nullptr;
+  int64_t offset_multiple = 1;
+};
+
+// The block tile sizes: automatic picks by problem size; the tests force each.
+enum class GemmTiles { automatic, small, large };
+
+// float32/float64 (`dtype`) GEMM on device pointers (host memory in the
+// emulated tests). float32 runs on TF32 tensor cores when matmul_allow_tf32()
+// and the GPU has them (sm_80+), whatever `tiles` says.
+void gemm_raw(DType dtype, const GemmProblem& problem, GemmTiles tiles = GemmTiles::automatic);
+
+// Whether float32 products may round their inputs to TF32 for tensor cores
+// (off by default).
+bool matmul_allow_tf32();
+void set_matmul_allow_tf32(bool allow);
+
+// c = alpha * a x b + beta * c over the last two dims, for `batch` problems:
+// problem p takes the matrices at element offsets a_offsets[p], b_offsets[p],
+// c_offsets[p] (host arrays) from the tensors' data. All three on one CUDA
+// device, of one float dtype, c of shape (..., M, N).
+void gemm_batched(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch,
+                  const int64_t* a_offsets, const int64_t* b_offsets, const int64_t* c_offsets,
+                  double alpha, double beta);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -159,6 +159,21 @@ void conv2d_backward_weight(const Tensor&, const Tensor&, const Tensor&, const C
 
 void conv2d_backward_bias(const Tensor&, const Tensor&, const Conv2dGeometry&) {
   not_built("conv2d_backward");
+
+// gemm
+namespace {
+bool allow_tf32 = false;
+}  // namespace
+
+void gemm_raw(DType, const GemmProblem&, GemmTiles) { not_built("gemm"); }
+
+bool matmul_allow_tf32() { return allow_tf32; }
+
+void set_matmul_allow_tf32(bool allow) { allow_tf32 = allow; }
+
+void gemm_batched(const Tensor&, const Tensor&, const Tensor&, int64_t, const int64_t*,
+                  const int64_t*, const int64_t*, double, double) {
+  not_built("matmul");
 }
 
 }  // namespace EMBER_CUDA_BUILD

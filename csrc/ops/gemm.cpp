@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 namespace {
@@ -67,6 +68,10 @@ Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
             {bx.data<scalar_t>(), bx.stride(-2), bx.stride(-1)}, b_off.data(), scalar_t(0),
             {out.data<scalar_t>(), out.stride(-2), out.stride(-1)}, c_off.data());
       });
+      break;
+    case DeviceType::cuda:
+      cuda::gemm_batched(out, ax, bx, int64_t(a_off.size()), a_off.data(), b_off.data(),
+                         c_off.data(), 1.0, 0.0);
       break;
     default: no_kernel(op, a.device());
   }
