@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "cpu/norm.h"
+#include "cuda/kernels.h"
 #include "ops/elementwise.h"
 
 namespace ember {
@@ -273,11 +274,24 @@ std::tuple<Tensor, Tensor> dropout(const Tensor& input, double p) {
   Tensor mask = Tensor::empty(input.shape(), input.dtype(), input.device());
   if (p == 1) {
     mask.fill_(0);
-  } else {
-    bernoulli_(mask, 1 - p);
-    binary_(BinaryOp::mul, mask, scalar_tensor(1.0 / (1 - p), mask));
+    return {binary(BinaryOp::mul, input, mask), mask};
   }
-  return {binary(BinaryOp::mul, input, mask), mask};
+  switch (input.device().type) {
+    case DeviceType::cpu:
+      bernoulli_(mask, 1 - p);
+      binary_(BinaryOp::mul, mask, scalar_tensor(1.0 / (1 - p), mask));
+      return {binary(BinaryOp::mul, input, mask), mask};
+    case DeviceType::cuda: {
+      // The same counters bernoulli_ would reserve, so the mask equals the CPU's.
+      Generator& gen = default_generator();
+      const uint64_t key = gen.seed();
+      const uint64_t offset = gen.reserve(uint64_t(input.numel()));
+      Tensor out = Tensor::empty(input.shape(), input.dtype(), input.device());
+      cuda::dropout(out, mask, input.contiguous(), key, offset, p);
+      return {out, mask};
+    }
+    default: no_kernel(op, input.device());
+  }
 }
 
 }  // namespace ember
