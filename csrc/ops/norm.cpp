@@ -81,6 +81,10 @@ TensorTriple batch_norm(const Tensor& input, const OptionalTensor& running_mean,
       cpu::batch_norm(out.reshape({N, C, S}), mean, invstd, x, rm, rv, w, b, training, momentum,
                       eps);
       break;
+    case DeviceType::cuda:
+      cuda::batch_norm(out.reshape({N, C, S}), mean, invstd, x, rm, rv, w, b, training,
+                       momentum, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   if (training && rm.defined()) rm.bump_version();
@@ -108,6 +112,12 @@ TensorTriple batch_norm_backward(const Tensor& grad_out, const Tensor& input,
       cpu::batch_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
                                grad_out.contiguous().reshape({N, C, S}),
                                input.contiguous().reshape({N, C, S}), w, mean, invstd, training);
+      break;
+    case DeviceType::cuda:
+      cuda::batch_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
+                                grad_out.contiguous().reshape({N, C, S}),
+                                input.contiguous().reshape({N, C, S}), w, mean, invstd,
+                                training);
       break;
     default: no_kernel(op, input.device());
   }
@@ -167,6 +177,10 @@ TensorTriple layer_norm(const Tensor& input, const Shape& normalized_shape,
       cpu::layer_norm(out.reshape({M, K}), mean.reshape({M}), rstd.reshape({M}),
                       input.contiguous().reshape({M, K}), w, b, eps);
       break;
+    case DeviceType::cuda:
+      cuda::layer_norm(out.reshape({M, K}), mean.reshape({M}), rstd.reshape({M}),
+                       input.contiguous().reshape({M, K}), w, b, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   return {out, mean, rstd};
@@ -194,6 +208,12 @@ TensorTriple layer_norm_backward(const Tensor& grad_out, const Tensor& input,
                                grad_bias.reshape({K}), grad_out.contiguous().reshape({M, K}),
                                input.contiguous().reshape({M, K}), w,
                                mean.contiguous().reshape({M}), rstd.contiguous().reshape({M}));
+      break;
+    case DeviceType::cuda:
+      cuda::layer_norm_backward(grad_input.reshape({M, K}), grad_weight.reshape({K}),
+                                grad_bias.reshape({K}), grad_out.contiguous().reshape({M, K}),
+                                input.contiguous().reshape({M, K}), w,
+                                mean.contiguous().reshape({M}), rstd.contiguous().reshape({M}));
       break;
     default: no_kernel(op, input.device());
   }
@@ -234,6 +254,10 @@ TensorTriple group_norm(const Tensor& input, int64_t num_groups, const OptionalT
       cpu::group_norm(out.reshape({N, C, S}), mean, rstd, input.contiguous().reshape({N, C, S}),
                       num_groups, w, b, eps);
       break;
+    case DeviceType::cuda:
+      cuda::group_norm(out.reshape({N, C, S}), mean, rstd, input.contiguous().reshape({N, C, S}),
+                       num_groups, w, b, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   return {out, mean, rstd};
@@ -261,6 +285,12 @@ TensorTriple group_norm_backward(const Tensor& grad_out, const Tensor& input, in
                                grad_out.contiguous().reshape({N, C, S}),
                                input.contiguous().reshape({N, C, S}), num_groups, w,
                                mean.contiguous(), rstd.contiguous());
+      break;
+    case DeviceType::cuda:
+      cuda::group_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
+                                grad_out.contiguous().reshape({N, C, S}),
+                                input.contiguous().reshape({N, C, S}), num_groups, w,
+                                mean.contiguous(), rstd.contiguous());
       break;
     default: no_kernel(op, input.device());
   }
