@@ -295,6 +295,128 @@ void gemm_batched(const Tensor& c, const Tensor& a, const Tensor& b, int64_t bat
                   const int64_t* a_offsets, const int64_t* b_offsets, const int64_t* c_offsets,
                   double alpha, double beta);
 
+
+// normalisation
+
+// A per-channel 1-D operand on the device: data (null when absent) and its
+// stride in elements.
+struct ChannelParam {
+  void* data = nullptr;
+  int64_t stride = 0;
+};
+ChannelParam channel_param(const Tensor& t);
+
+// Batch norm over x viewed as (N, C, S), contiguous. The workspace (of
+// batch_norm_workspace_bytes) holds the per-block partial statistics.
+struct BatchNormShape {
+  int64_t N = 0, C = 0, S = 0;
+};
+size_t batch_norm_workspace_bytes(DType dtype, const BatchNormShape& shape);
+void batch_norm_raw(DType dtype, void* out, void* mean, void* invstd, const void* x,
+                    const BatchNormShape& shape, ChannelParam running_mean,
+                    ChannelParam running_var, ChannelParam weight, ChannelParam bias,
+                    bool training, double momentum, double eps, void* workspace);
+void batch_norm_backward_raw(DType dtype, void* grad_input, void* grad_weight, void* grad_bias,
+                             const void* grad_out, const void* x, const BatchNormShape& shape,
+                             ChannelParam weight, ChannelParam mean, ChannelParam invstd,
+                             bool training, void* workspace);
+// The cpu::batch_norm / cpu::batch_norm_backward contracts on CUDA tensors.
+void batch_norm(const Tensor& out, const Tensor& mean, const Tensor& invstd, const Tensor& x,
+                const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                const Tensor& bias, bool training, double momentum, double eps);
+void batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                         const Tensor& grad_bias, const Tensor& grad_out, const Tensor& x,
+                         const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                         bool training);
+
+// Layer norm over the rows of x (M, K), contiguous; weight/bias contiguous (K)
+// or null. `threads_per_row` (32, or a multiple of 32 up to 256; 0 chooses)
+// is there for the tests.
+size_t layer_norm_workspace_bytes(DType dtype, int64_t M, int64_t K);
+void layer_norm_raw(DType dtype, void* out, void* mean, void* rstd, const void* x, int64_t M,
+                    int64_t K, const void* weight, const void* bias, double eps,
+                    int threads_per_row = 0);
+void layer_norm_backward_raw(DType dtype, void* grad_input, void* grad_weight, void* grad_bias,
+                             const void* grad_out, const void* x, const void* weight,
+                             const void* mean, const void* rstd, int64_t M, int64_t K,
+                             void* workspace, int threads_per_row = 0);
+void layer_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& x,
+                const Tensor& weight, const Tensor& bias, double eps);
+void layer_norm_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                         const Tensor& grad_bias, const Tensor& grad_out, const Tensor& x,
+                         const Tensor& weight, const Tensor& mean, const Tensor& rstd);
+
+// Group norm over x (N, C, S), contiguous, in `groups` groups; mean/rstd
+// (N, groups) contiguous; weight/bias contiguous (C) or null.
+struct GroupNormShape {
+  int64_t N = 0, C = 0, S = 0, groups = 1;
+};
+size_t group_norm_workspace_bytes(DType dtype, const GroupNormShape& shape);
+void group_norm_raw(DType dtype, void* out, void* mean, void* rstd, const void* x,
+                    const GroupNormShape& shape, const void* weight, const void* bias,
+                    double eps, void* workspace);
+void group_norm_backward_raw(DType dtype, void* grad_input, void* grad_weight, void* grad_bias,
+                             const void* grad_out, const void* x, const GroupNormShape& shape,
+                             const void* weight, const void* mean, const void* rstd,
+                             void* workspace);
+void group_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& x,
+                int64_t groups, const Tensor& weight, const Tensor& bias, double eps);
+void group_norm_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                         const Tensor& grad_bias, const Tensor& grad_out, const Tensor& x,
+                         int64_t groups, const Tensor& weight, const Tensor& mean,
+                         const Tensor& rstd);
+
+// random
+
+enum class RandomKind { uniform, normal, randint, bernoulli };
+// One draw: element i uses Philox at counter offset + i under `key` (the
+// seed). uniform: [a, b); normal: mean a, std b; randint: [low, low + span);
+// bernoulli: probability a.
+struct RandomDraw {
+  RandomKind kind = RandomKind::uniform;
+  uint64_t key = 0, offset = 0;
+  double a = 0, b = 0;
+  int64_t low = 0;
+  uint64_t span = 1;
+};
+// Fills `numel` contiguous elements: float32/float64, and int32/int64 for randint.
+void random_fill_raw(const RandomDraw& draw, DType dtype, void* out, int64_t numel);
+void random_fill(const RandomDraw& draw, const Tensor& t);
+// mask = 1/(1-p) where Bernoulli(1-p) of counter offset + i is 1, else 0;
+// out = x * mask; contiguous, float32/float64, 0 <= p < 1.
+void dropout_raw(DType dtype, void* out, void* mask, const void* x, int64_t numel, uint64_t key,
+                 uint64_t offset, double p);
+void dropout(const Tensor& out, const Tensor& mask, const Tensor& x, uint64_t key,
+             uint64_t offset, double p);
+
+// optimizers: the cpu:: fused updates (cpu/optim.h) on `numel` contiguous
+// elements; unused optional state is null.
+void sgd_step_raw(DType dtype, int64_t numel, void* param, const void* grad,
+                  void* momentum_buffer, double lr, double momentum, double dampening,
+                  double weight_decay, bool nesterov, bool maximize, bool first_step);
+void adam_step_raw(DType dtype, int64_t numel, void* param, const void* grad, void* exp_avg,
+                   void* exp_avg_sq, void* max_exp_avg_sq, double lr, double beta1, double beta2,
+                   double eps, double weight_decay, int64_t step, bool decoupled, bool maximize);
+void rmsprop_step_raw(DType dtype, int64_t numel, void* param, const void* grad,
+                      void* square_avg, void* grad_avg, void* momentum_buffer, double lr,
+                      double alpha, double eps, double weight_decay, double momentum,
+                      bool maximize);
+void adagrad_step_raw(DType dtype, int64_t numel, void* param, const void* grad, void* state_sum,
+                      double clr, double eps, double weight_decay, bool maximize);
+// Tensor forms, operands contiguous and of one shape and dtype.
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
+              double momentum, double dampening, double weight_decay, bool nesterov,
+              bool maximize, bool first_step);
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1,
+               double beta2, double eps, double weight_decay, int64_t step, bool decoupled,
+               bool maximize);
+void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                  const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha,
+                  double eps, double weight_decay, double momentum, bool maximize);
+void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, double clr,
+                  double eps, double weight_decay, bool maximize);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

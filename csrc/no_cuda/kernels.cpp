@@ -174,6 +174,104 @@ void set_matmul_allow_tf32(bool allow) { allow_tf32 = allow; }
 void gemm_batched(const Tensor&, const Tensor&, const Tensor&, int64_t, const int64_t*,
                   const int64_t*, const int64_t*, double, double) {
   not_built("matmul");
+
+
+// normalisation
+ChannelParam channel_param(const Tensor&) { not_built("batch_norm"); }
+size_t batch_norm_workspace_bytes(DType, const BatchNormShape&) { not_built("batch_norm"); }
+void batch_norm_raw(DType, void*, void*, void*, const void*, const BatchNormShape&, ChannelParam,
+                    ChannelParam, ChannelParam, ChannelParam, bool, double, double, void*) {
+  not_built("batch_norm");
+}
+void batch_norm_backward_raw(DType, void*, void*, void*, const void*, const void*,
+                             const BatchNormShape&, ChannelParam, ChannelParam, ChannelParam,
+                             bool, void*) {
+  not_built("batch_norm_backward");
+}
+void batch_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                const Tensor&, const Tensor&, const Tensor&, bool, double, double) {
+  not_built("batch_norm");
+}
+void batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool) {
+  not_built("batch_norm_backward");
+}
+size_t layer_norm_workspace_bytes(DType, int64_t, int64_t) { not_built("layer_norm"); }
+void layer_norm_raw(DType, void*, void*, void*, const void*, int64_t, int64_t, const void*,
+                    const void*, double, int) {
+  not_built("layer_norm");
+}
+void layer_norm_backward_raw(DType, void*, void*, void*, const void*, const void*, const void*,
+                             const void*, const void*, int64_t, int64_t, void*, int) {
+  not_built("layer_norm_backward");
+}
+void layer_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                const Tensor&, double) {
+  not_built("layer_norm");
+}
+void layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  not_built("layer_norm_backward");
+}
+size_t group_norm_workspace_bytes(DType, const GroupNormShape&) { not_built("group_norm"); }
+void group_norm_raw(DType, void*, void*, void*, const void*, const GroupNormShape&, const void*,
+                    const void*, double, void*) {
+  not_built("group_norm");
+}
+void group_norm_backward_raw(DType, void*, void*, void*, const void*, const void*,
+                             const GroupNormShape&, const void*, const void*, const void*,
+                             void*) {
+  not_built("group_norm_backward");
+}
+void group_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
+                const Tensor&, const Tensor&, double) {
+  not_built("group_norm");
+}
+void group_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const Tensor&, int64_t, const Tensor&, const Tensor&, const Tensor&) {
+  not_built("group_norm_backward");
+}
+
+// random
+void random_fill_raw(const RandomDraw&, DType, void*, int64_t) { not_built("random fill"); }
+void random_fill(const RandomDraw&, const Tensor&) { not_built("random fill"); }
+void dropout_raw(DType, void*, void*, const void*, int64_t, uint64_t, uint64_t, double) {
+  not_built("dropout");
+}
+void dropout(const Tensor&, const Tensor&, const Tensor&, uint64_t, uint64_t, double) {
+  not_built("dropout");
+}
+
+// optimizers
+void sgd_step_raw(DType, int64_t, void*, const void*, void*, double, double, double, double,
+                  bool, bool, bool) {
+  not_built("sgd_step");
+}
+void adam_step_raw(DType, int64_t, void*, const void*, void*, void*, void*, double, double,
+                   double, double, double, int64_t, bool, bool) {
+  not_built("adam_step");
+}
+void rmsprop_step_raw(DType, int64_t, void*, const void*, void*, void*, void*, double, double,
+                      double, double, double, bool) {
+  not_built("rmsprop_step");
+}
+void adagrad_step_raw(DType, int64_t, void*, const void*, void*, double, double, double, bool) {
+  not_built("adagrad_step");
+}
+void sgd_step(const Tensor&, const Tensor&, const Tensor&, double, double, double, double, bool,
+              bool, bool) {
+  not_built("sgd_step");
+}
+void adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, double,
+               double, double, double, double, int64_t, bool, bool) {
+  not_built("adam_step");
+}
+void rmsprop_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                  double, double, double, double, double, bool) {
+  not_built("rmsprop_step");
+}
+void adagrad_step(const Tensor&, const Tensor&, const Tensor&, double, double, double, bool) {
+  not_built("adagrad_step");
 }
 
 }  // namespace EMBER_CUDA_BUILD

@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "cpu/norm.h"
+#include "cuda/kernels.h"
 #include "ops/elementwise.h"
 
 namespace ember {
@@ -80,6 +81,10 @@ TensorTriple batch_norm(const Tensor& input, const OptionalTensor& running_mean,
       cpu::batch_norm(out.reshape({N, C, S}), mean, invstd, x, rm, rv, w, b, training, momentum,
                       eps);
       break;
+    case DeviceType::cuda:
+      cuda::batch_norm(out.reshape({N, C, S}), mean, invstd, x, rm, rv, w, b, training,
+                       momentum, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   if (training && rm.defined()) rm.bump_version();
@@ -107,6 +112,12 @@ TensorTriple batch_norm_backward(const Tensor& grad_out, const Tensor& input,
       cpu::batch_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
                                grad_out.contiguous().reshape({N, C, S}),
                                input.contiguous().reshape({N, C, S}), w, mean, invstd, training);
+      break;
+    case DeviceType::cuda:
+      cuda::batch_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
+                                grad_out.contiguous().reshape({N, C, S}),
+                                input.contiguous().reshape({N, C, S}), w, mean, invstd,
+                                training);
       break;
     default: no_kernel(op, input.device());
   }
@@ -166,6 +177,10 @@ TensorTriple layer_norm(const Tensor& input, const Shape& normalized_shape,
       cpu::layer_norm(out.reshape({M, K}), mean.reshape({M}), rstd.reshape({M}),
                       input.contiguous().reshape({M, K}), w, b, eps);
       break;
+    case DeviceType::cuda:
+      cuda::layer_norm(out.reshape({M, K}), mean.reshape({M}), rstd.reshape({M}),
+                       input.contiguous().reshape({M, K}), w, b, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   return {out, mean, rstd};
@@ -193,6 +208,12 @@ TensorTriple layer_norm_backward(const Tensor& grad_out, const Tensor& input,
                                grad_bias.reshape({K}), grad_out.contiguous().reshape({M, K}),
                                input.contiguous().reshape({M, K}), w,
                                mean.contiguous().reshape({M}), rstd.contiguous().reshape({M}));
+      break;
+    case DeviceType::cuda:
+      cuda::layer_norm_backward(grad_input.reshape({M, K}), grad_weight.reshape({K}),
+                                grad_bias.reshape({K}), grad_out.contiguous().reshape({M, K}),
+                                input.contiguous().reshape({M, K}), w,
+                                mean.contiguous().reshape({M}), rstd.contiguous().reshape({M}));
       break;
     default: no_kernel(op, input.device());
   }
@@ -233,6 +254,10 @@ TensorTriple group_norm(const Tensor& input, int64_t num_groups, const OptionalT
       cpu::group_norm(out.reshape({N, C, S}), mean, rstd, input.contiguous().reshape({N, C, S}),
                       num_groups, w, b, eps);
       break;
+    case DeviceType::cuda:
+      cuda::group_norm(out.reshape({N, C, S}), mean, rstd, input.contiguous().reshape({N, C, S}),
+                       num_groups, w, b, eps);
+      break;
     default: no_kernel(op, input.device());
   }
   return {out, mean, rstd};
@@ -261,6 +286,12 @@ TensorTriple group_norm_backward(const Tensor& grad_out, const Tensor& input, in
                                input.contiguous().reshape({N, C, S}), num_groups, w,
                                mean.contiguous(), rstd.contiguous());
       break;
+    case DeviceType::cuda:
+      cuda::group_norm_backward(grad_input.reshape({N, C, S}), grad_weight, grad_bias,
+                                grad_out.contiguous().reshape({N, C, S}),
+                                input.contiguous().reshape({N, C, S}), num_groups, w,
+                                mean.contiguous(), rstd.contiguous());
+      break;
     default: no_kernel(op, input.device());
   }
   return {grad_input, grad_weight, grad_bias};
@@ -273,11 +304,24 @@ std::tuple<Tensor, Tensor> dropout(const Tensor& input, double p) {
   Tensor mask = Tensor::empty(input.shape(), input.dtype(), input.device());
   if (p == 1) {
     mask.fill_(0);
-  } else {
-    bernoulli_(mask, 1 - p);
-    binary_(BinaryOp::mul, mask, scalar_tensor(1.0 / (1 - p), mask));
+    return {binary(BinaryOp::mul, input, mask), mask};
   }
-  return {binary(BinaryOp::mul, input, mask), mask};
+  switch (input.device().type) {
+    case DeviceType::cpu:
+      bernoulli_(mask, 1 - p);
+      binary_(BinaryOp::mul, mask, scalar_tensor(1.0 / (1 - p), mask));
+      return {binary(BinaryOp::mul, input, mask), mask};
+    case DeviceType::cuda: {
+      // The same counters bernoulli_ would reserve, so the mask equals the CPU's.
+      Generator& gen = default_generator();
+      const uint64_t key = gen.seed();
+      const uint64_t offset = gen.reserve(uint64_t(input.numel()));
+      Tensor out = Tensor::empty(input.shape(), input.dtype(), input.device());
+      cuda::dropout(out, mask, input.contiguous(), key, offset, p);
+      return {out, mask};
+    }
+    default: no_kernel(op, input.device());
+  }
 }
 
 }  // namespace ember

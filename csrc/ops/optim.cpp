@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <vector>
 
 #include "cpu/optim.h"
+#include "cuda/kernels.h"
 #include "ops/elementwise.h"
 
 namespace ember {
@@ -57,6 +59,29 @@ void bump(std::initializer_list<const Tensor*> tensors) {
     if (t->defined()) t->bump_version();
 }
 
+// The CUDA kernels update contiguous memory: a strided operand is updated
+// through a contiguous copy that is written back afterwards.
+class DenseOperands {
+ public:
+  explicit DenseOperands(std::initializer_list<const Tensor*> tensors) {
+    for (const Tensor* t : tensors) {
+      originals_.push_back(t);
+      dense_.push_back(t->defined() && !t->is_contiguous() ? t->contiguous() : *t);
+    }
+  }
+  const Tensor& operator[](size_t i) const { return dense_[i]; }
+  void write_back() const {
+    for (size_t i = 0; i < dense_.size(); ++i) {
+      if (originals_[i]->defined() && !originals_[i]->is_contiguous())
+        Tensor(*originals_[i]).copy_(dense_[i]);
+    }
+  }
+
+ private:
+  std::vector<const Tensor*> originals_;
+  std::vector<Tensor> dense_;
+};
+
 }  // namespace
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor momentum_buffer, double lr,
@@ -74,6 +99,14 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor momentum_buffer, double 
       cpu::sgd_step(param, grad, momentum == 0 ? Tensor() : momentum_buffer, lr, momentum,
                     dampening, weight_decay, nesterov, maximize, first_step);
       break;
+    case DeviceType::cuda: {
+      Tensor unused;
+      DenseOperands d({&param, momentum == 0 ? &unused : &momentum_buffer});
+      cuda::sgd_step(d[0], grad.contiguous(), d[1], lr, momentum, dampening, weight_decay,
+                     nesterov, maximize, first_step);
+      d.write_back();
+      break;
+    }
     default: no_kernel(op, param.device());
   }
   bump({&param, momentum == 0 ? &param : &momentum_buffer});
@@ -96,6 +129,13 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor exp_avg, Tensor exp_avg
       cpu::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                      weight_decay, step, decoupled, maximize);
       break;
+    case DeviceType::cuda: {
+      DenseOperands d({&param, &exp_avg, &exp_avg_sq, &max_exp_avg_sq});
+      cuda::adam_step(d[0], grad.contiguous(), d[1], d[2], d[3], lr, beta1, beta2, eps,
+                      weight_decay, step, decoupled, maximize);
+      d.write_back();
+      break;
+    }
     default: no_kernel(op, param.device());
   }
   bump({&param, &exp_avg, &exp_avg_sq, &max_exp_avg_sq});
@@ -119,6 +159,14 @@ void rmsprop_step(Tensor& param, const Tensor& grad, Tensor square_avg, Tensor g
                         momentum == 0 ? Tensor() : momentum_buffer, lr, alpha, eps,
                         weight_decay, momentum, maximize);
       break;
+    case DeviceType::cuda: {
+      Tensor unused;
+      DenseOperands d({&param, &square_avg, &grad_avg, momentum == 0 ? &unused : &momentum_buffer});
+      cuda::rmsprop_step(d[0], grad.contiguous(), d[1], d[2], d[3], lr, alpha, eps, weight_decay,
+                         momentum, maximize);
+      d.write_back();
+      break;
+    }
     default: no_kernel(op, param.device());
   }
   bump({&param, &square_avg, &grad_avg, momentum == 0 ? &param : &momentum_buffer});
@@ -136,6 +184,12 @@ void adagrad_step(Tensor& param, const Tensor& grad, Tensor state_sum, double lr
     case DeviceType::cpu:
       cpu::adagrad_step(param, grad, state_sum, clr, eps, weight_decay, maximize);
       break;
+    case DeviceType::cuda: {
+      DenseOperands d({&param, &state_sum});
+      cuda::adagrad_step(d[0], grad.contiguous(), d[1], clr, eps, weight_decay, maximize);
+      d.write_back();
+      break;
+    }
     default: no_kernel(op, param.device());
   }
   bump({&param, &state_sum});

@@ -1,0 +1,3 @@
+// The CUDA random fill and dropout kernels, compiled here as host C++ against
+// the harness (the same source nvcc compiles into ember_core).
+#include "cuda/random.cu"
