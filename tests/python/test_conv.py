@@ -353,3 +353,9 @@ def test_pool_bad_inputs():
         F.adaptive_avg_pool2d(em.zeros(1, 2, 0, 3), 1)
     with pytest.raises(TypeError, match="adaptive_avg_pool2d: input must be a Tensor"):
         F.adaptive_avg_pool2d(np.zeros((1, 2, 3, 3)), 1)
+
+
+def test_conv2d_weight_on_another_device_names_the_op(cuda_device):
+    x = em.randn(1, 2, 5, 5, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="conv2d"):
+        em.conv2d(x, em.randn(3, 2, 3, 3))

@@ -572,3 +572,16 @@ def test_activation_bad_input():
         em.silu(None)
     with pytest.raises(TypeError, match="relu"):
         em.relu(em.tensor([True]))
+
+
+def test_mixing_cpu_and_cuda_operands_names_the_op(cuda_device):
+    a, b = em.ones(3), em.ones(3, device=cuda_device)
+    for name, fn in [("add", em.add), ("mul", em.mul), ("maximum", em.maximum), ("where", None)]:
+        if fn is None:
+            with pytest.raises((RuntimeError, ValueError), match=name):
+                em.where(em.ones(3, dtype=em.bool, device=cuda_device), a, b)
+            continue
+        with pytest.raises((RuntimeError, ValueError), match=name):
+            fn(a, b)
+        with pytest.raises((RuntimeError, ValueError), match=name):
+            fn(b, a)

@@ -406,3 +406,11 @@ def test_bad_inputs_raise_clear_errors():
     for exc, pattern, fn in cases:
         with pytest.raises(exc, match=pattern):
             fn()
+
+
+def test_index_on_another_device_names_the_op(cuda_device):
+    x = em.randn(4, 3, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="index_select"):
+        em.index_select(x, 0, em.tensor([0, 2]))
+    with pytest.raises((RuntimeError, ValueError), match="gather"):
+        em.gather(x, 1, em.tensor([[0], [1], [2], [0]]))

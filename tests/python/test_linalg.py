@@ -161,3 +161,10 @@ def test_linear_bad_inputs():
         F.linear(_t(4, 5), _t(2, 3, 5))
     with pytest.raises(TypeError, match="linear"):
         F.linear(np.zeros((4, 5)), _t(3, 5))
+
+
+def test_matmul_mixing_cpu_and_cuda_names_the_op(cuda_device):
+    with pytest.raises((RuntimeError, ValueError), match="matmul"):
+        em.matmul(em.ones(2, 3), em.ones(3, 4, device=cuda_device))
+    with pytest.raises((RuntimeError, ValueError), match="mm"):
+        em.mm(em.ones(2, 3, device=cuda_device), em.ones(3, 4))

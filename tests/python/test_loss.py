@@ -302,3 +302,9 @@ def test_pointwise_losses_bad_inputs():
         F.mse_loss(x, x, reduction="mean ")
     with pytest.raises(TypeError, match="mse_loss: expected a floating-point input"):
         F.mse_loss(em.zeros(3, dtype=em.int64), em.zeros(3, dtype=em.int64))
+
+
+def test_cross_entropy_target_on_another_device_names_the_op(cuda_device):
+    logits = em.randn(3, 5, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="cross_entropy|nll_loss"):
+        F.cross_entropy(logits, em.tensor([0, 4, 2]))

@@ -253,3 +253,9 @@ def test_dropout_bad_inputs():
         F.dropout(x, -0.1, training=False)
     with pytest.raises(TypeError, match="dropout: expected a floating-point input"):
         F.dropout(em.zeros(3, dtype=em.int64), 0.5)
+
+
+def test_layer_norm_weight_on_another_device_names_the_op(cuda_device):
+    x = em.randn(2, 4, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="layer_norm"):
+        F.layer_norm(x, (4,), em.ones(4), em.zeros(4))
