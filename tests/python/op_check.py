@@ -7,6 +7,12 @@ and backward against numerical gradients with gradcheck.
 
 Arguments that are numpy float arrays become tensors (and require grad for
 the gradient check); anything else is passed through unchanged.
+
+With `device="cuda"` the inputs are still made on the CPU from numpy and
+moved with .to(device), outputs come back with .cpu() for the comparison, and
+gradcheck runs on the device in float64:
+
+    check_op(em.exp, np.exp, rand(4, 5), device="cuda")
 """
 
 from __future__ import annotations
@@ -40,21 +46,48 @@ def noncontiguous(t: em.Tensor) -> em.Tensor:
     return view
 
 
+def to_device(a: np.ndarray, device="cpu", dtype=None, requires_grad=False) -> em.Tensor:
+    """A tensor made on the CPU from numpy, then moved to `device` (a leaf).
+
+    Example:
+        >>> x = to_device(rand(3, 4), "cuda", em.float64, requires_grad=True)
+    """
+    t = em.tensor(a, dtype=dtype).to(device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def _to_tensors(args, dtype, device, requires_grad=False, strided=False):
     out = []
     for a in args:
         if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-            t = em.tensor(a, dtype=dtype, device=device)
+            t = to_device(a, device, dtype)
             if strided:
                 t = noncontiguous(t)
             if requires_grad:
                 t.requires_grad_(True)
             out.append(t)
         elif isinstance(a, np.ndarray):
-            out.append(em.tensor(a, device=device))
+            out.append(to_device(a, device))
         else:
             out.append(a)
     return out
+
+
+def _on_cpu(out):
+    if isinstance(out, (tuple, list)):
+        return type(out)(_on_cpu(o) for o in out)
+    return out.detach().cpu() if isinstance(out, em.Tensor) else out
+
+
+def _assert_on(out, device, what):
+    if isinstance(out, (tuple, list)):
+        for o in out:
+            _assert_on(o, device, what)
+    elif isinstance(out, em.Tensor):
+        assert str(out.device).split(":")[0] == str(device).split(":")[0], (
+            f"{what}: output on {out.device}, inputs on {device}")
 
 
 def assert_close(actual, expected, atol, rtol, what=""):
@@ -82,14 +115,28 @@ def assert_close(actual, expected, atol, rtol, what=""):
 
 def check_op(ember_fn, reference_fn, *args, grad=True, device="cpu", atol=1e-5, rtol=1e-4,
              grad_atol=1e-5, grad_rtol=1e-3, float32=True):
-    """Checks forward (float32 and float64, contiguous and strided) and gradients."""
+    """Checks forward (float32 and float64, contiguous and strided) and gradients.
+
+    Args:
+        ember_fn: the ember op under test, called with the tensor arguments.
+        reference_fn: the float64 numpy reference, called with the numpy arguments.
+        *args: numpy arrays (become tensors on `device`) or anything else (passed through).
+        grad: also run gradcheck (float64, on `device`).
+        device: "cpu" or "cuda": where the inputs live and the op runs; the
+            output must come back on the same device.
+        atol, rtol: float32 forward tolerance (float64 uses 1e-10, 1e-7).
+        grad_atol, grad_rtol: gradcheck's per-element tolerance.
+        float32: also check the float32 forward.
+    """
     expected = reference_fn(*args)
     dtypes = [em.float64] + ([em.float32] if float32 else [])
     for dtype in dtypes:
         tol = (atol, rtol) if dtype == em.float32 else (1e-10, 1e-7)
         for strided in (False, True):
+            what = f"forward {dtype} strided={strided} on {device}"
             out = ember_fn(*_to_tensors(args, dtype, device, strided=strided))
-            assert_close(out, expected, *tol, what=f"forward {dtype} strided={strided}")
+            _assert_on(out, device, what)
+            assert_close(_on_cpu(out), expected, *tol, what=what)
     if grad:
         inputs = _to_tensors(args, em.float64, device, requires_grad=True)
         em.autograd.gradcheck(ember_fn, tuple(inputs), atol=grad_atol, rtol=grad_rtol)

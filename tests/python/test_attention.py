@@ -13,7 +13,7 @@ rng = np.random.default_rng(11)
 
 
 def _np(t):
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def _load_from_torch(module, tmod):
@@ -34,7 +34,7 @@ def _compare_grads(emod, tmod, pairs, atol=1e-10):
 @pytest.mark.parametrize("shape", [((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6)),
                                    ((1, 4), (3, 4), (3, 2)),
                                    ((2, 1, 5, 8), (2, 1, 5, 8), (2, 1, 5, 8))])
-def test_sdpa_matches_torch(mask, shape):
+def test_sdpa_matches_torch(mask, shape, device):
     torch = pytest.importorskip("torch")
     qs, ks, _vs = shape
     q, k, v = (rng.standard_normal(s) for s in shape)
@@ -43,42 +43,42 @@ def test_sdpa_matches_torch(mask, shape):
     if mask == "bool":
         m = rng.random((L, S)) > 0.3
         m[:, 0] = True  # every query sees at least one key
-        kwargs_e["attn_mask"], kwargs_t["attn_mask"] = em.tensor(m), torch.tensor(m)
+        kwargs_e["attn_mask"], kwargs_t["attn_mask"] = em.tensor(m, device=device), torch.tensor(m)
     elif mask == "float":
         m = rng.standard_normal((L, S))
-        kwargs_e["attn_mask"], kwargs_t["attn_mask"] = em.tensor(m), torch.tensor(m)
+        kwargs_e["attn_mask"], kwargs_t["attn_mask"] = em.tensor(m, device=device), torch.tensor(m)
     elif mask == "causal":
         kwargs_e["is_causal"] = kwargs_t["is_causal"] = True
-    te = [em.tensor(a, requires_grad=True) for a in (q, k, v)]
+    te = [em.tensor(a, requires_grad=True, device=device) for a in (q, k, v)]
     tt = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
     out_e = F.scaled_dot_product_attention(*te, **kwargs_e)
     out_t = torch.nn.functional.scaled_dot_product_attention(*tt, **kwargs_t)
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-10)
     w = rng.standard_normal(tuple(out_t.shape))
     (out_t * torch.tensor(w)).sum().backward()
-    (out_e * em.tensor(w)).sum().backward()
+    (out_e * em.tensor(w, device=device)).sum().backward()
     for a, b in zip(te, tt):
-        np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(_np(a.grad), b.grad.cpu().numpy(), atol=1e-10)
 
 
-def test_sdpa_scale_and_errors():
+def test_sdpa_scale_and_errors(device):
     torch = pytest.importorskip("torch")
     q, k = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
-    out_e = F.scaled_dot_product_attention(em.tensor(q), em.tensor(k), em.tensor(k), scale=0.3)
+    out_e = F.scaled_dot_product_attention(em.tensor(q, device=device), em.tensor(k, device=device), em.tensor(k, device=device), scale=0.3)
     out_t = torch.nn.functional.scaled_dot_product_attention(
         torch.tensor(q), torch.tensor(k), torch.tensor(k), scale=0.3)
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-12)
-    x = em.randn(3, 4)
+    x = em.randn(3, 4, device=device)
     with pytest.raises(ValueError, match="scaled_dot_product_attention.*shapes"):
-        F.scaled_dot_product_attention(x, em.randn(3, 5), em.randn(3, 5))
+        F.scaled_dot_product_attention(x, em.randn(3, 5, device=device), em.randn(3, 5, device=device))
     with pytest.raises(ValueError, match="scaled_dot_product_attention.*2 dims"):
-        F.scaled_dot_product_attention(em.randn(4), x, x)
+        F.scaled_dot_product_attention(em.randn(4, device=device), x, x)
     with pytest.raises(ValueError, match="scaled_dot_product_attention.*not both"):
-        F.scaled_dot_product_attention(x, x, x, attn_mask=em.ones(3, 3), is_causal=True)
+        F.scaled_dot_product_attention(x, x, x, attn_mask=em.ones(3, 3, device=device), is_causal=True)
     with pytest.raises(TypeError, match="scaled_dot_product_attention.*Tensor"):
         F.scaled_dot_product_attention(x, q, x)
     with pytest.raises(TypeError, match="attention.*bool or floating"):
-        F.scaled_dot_product_attention(x, x, x, attn_mask=em.ones(3, 3, dtype=em.int64))
+        F.scaled_dot_product_attention(x, x, x, attn_mask=em.ones(3, 3, dtype=em.int64, device=device))
 
 
 MHA_CONFIGS = [
@@ -100,7 +100,7 @@ MHA_CONFIGS = [
 
 @pytest.mark.parametrize("config", MHA_CONFIGS,
                          ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()) or "default")
-def test_multihead_attention_matches_torch(config):
+def test_multihead_attention_matches_torch(config, device):
     torch = pytest.importorskip("torch")
     cfg = dict(config)
     E, H, L, S, N = 8, 2, 4, 6, 3
@@ -112,7 +112,7 @@ def test_multihead_attention_matches_torch(config):
     call = {k: cfg.pop(k) for k in ("need_weights", "average_attn_weights", "is_causal")
             if k in cfg}
     tmod = torch.nn.MultiheadAttention(E, H, **cfg).double()
-    emod = nn.MultiheadAttention(E, H, dtype=em.float64, **cfg)
+    emod = nn.MultiheadAttention(E, H, dtype=em.float64, **cfg).to(device)
     _load_from_torch(emod, tmod)
     kdim, vdim = cfg.get("kdim", E), cfg.get("vdim", E)
 
@@ -140,14 +140,14 @@ def test_multihead_attention_matches_torch(config):
         m = np.triu(np.ones((L, S), dtype=bool), 1)
         mask_kind = "causal"
     if mask_kind:
-        masks_e["attn_mask"], masks_t["attn_mask"] = em.tensor(m), torch.tensor(m)
+        masks_e["attn_mask"], masks_t["attn_mask"] = em.tensor(m, device=device), torch.tensor(m)
     if pad_kind:
         p = rng.random((S,) if unbatched else (N, S)) > 0.7
         p[..., 1] = False
         if pad_kind == "float":
             p = np.where(p, -1e9, 0.0) + rng.standard_normal(p.shape)
-        masks_e["key_padding_mask"], masks_t["key_padding_mask"] = em.tensor(p), torch.tensor(p)
-    te = [em.tensor(a, requires_grad=True) for a in arrays]
+        masks_e["key_padding_mask"], masks_t["key_padding_mask"] = em.tensor(p, device=device), torch.tensor(p)
+    te = [em.tensor(a, requires_grad=True, device=device) for a in arrays]
     tt = [torch.tensor(a, requires_grad=True) for a in arrays]
     if self_attention:
         te, tt = [te[0]] * 3, [tt[0]] * 3
@@ -161,33 +161,33 @@ def test_multihead_attention_matches_torch(config):
         assert w_e is None and w_t is None
     w = rng.standard_normal(tuple(out_t.shape))
     (out_t * torch.tensor(w)).sum().backward()
-    (out_e * em.tensor(w)).sum().backward()
+    (out_e * em.tensor(w, device=device)).sum().backward()
     pairs = list(zip(te, tt))[:1] if self_attention else list(zip(te, tt))
     _compare_grads(emod, tmod, pairs)
 
 
-def test_multihead_attention_layout_and_dropout():
-    m = nn.MultiheadAttention(12, 3, kdim=4, vdim=5)
+def test_multihead_attention_layout_and_dropout(device):
+    m = nn.MultiheadAttention(12, 3, kdim=4, vdim=5).to(device)
     assert list(m.state_dict()) == ["q_proj_weight", "k_proj_weight", "v_proj_weight",
                                     "in_proj_bias", "out_proj.weight", "out_proj.bias"]
     assert m.in_proj_weight is None and tuple(m.k_proj_weight.shape) == (12, 4)
     np.testing.assert_array_equal(_np(m.in_proj_bias), 0)
-    packed = nn.MultiheadAttention(6, 2)
+    packed = nn.MultiheadAttention(6, 2).to(device)
     assert tuple(packed.in_proj_weight.shape) == (18, 6)
     bound = np.sqrt(6 / (6 + 18))
     assert np.abs(_np(packed.in_proj_weight)).max() <= bound
     em.manual_seed(1)
-    drop = nn.MultiheadAttention(8, 2, dropout=0.5)
-    x = em.randn(5, 2, 8)
+    drop = nn.MultiheadAttention(8, 2, dropout=0.5).to(device)
+    x = em.randn(5, 2, 8, device=device)
     drop.eval()
     np.testing.assert_array_equal(_np(drop(x, x, x)[0]), _np(drop(x, x, x)[0]))
     drop.train()
     assert not np.allclose(_np(drop(x, x, x)[0]), _np(drop(x, x, x)[0]))
 
 
-def test_multihead_attention_causal_without_mask_blocks_future():
-    m = nn.MultiheadAttention(4, 1)
-    x = em.randn(5, 1, 4)
+def test_multihead_attention_causal_without_mask_blocks_future(device):
+    m = nn.MultiheadAttention(4, 1).to(device)
+    x = em.randn(5, 1, 4, device=device)
     _, w = m(x, x, x, is_causal=True)
     assert np.all(np.triu(_np(w)[0], 1) == 0)
 
@@ -218,12 +218,12 @@ def test_multihead_attention_bad_inputs():
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
+def test_encoder_layer_matches_torch(norm_first, activation, batch_first, device):
     torch = pytest.importorskip("torch")
     kw = {"dim_feedforward": 16, "dropout": 0.1, "activation": activation, "batch_first": batch_first,
               "norm_first": norm_first}
     tmod = torch.nn.TransformerEncoderLayer(8, 2, **kw).double().eval()
-    emod = nn.TransformerEncoderLayer(8, 2, dtype=em.float64, **kw).eval()
+    emod = nn.TransformerEncoderLayer(8, 2, dtype=em.float64, **kw).to(device).eval()
     assert [n for n, _ in emod.named_parameters()] == [n for n, _ in tmod.named_parameters()]
     _load_from_torch(emod, tmod)
     x = rng.standard_normal((3, 5, 8))
@@ -231,36 +231,36 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
     pad[:, -1] = True
     mask = np.triu(np.ones((5, 5), dtype=bool), 1) if batch_first else None
     pad = pad if batch_first else None
-    xe, xt = em.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out_e = emod(xe, src_mask=None if mask is None else em.tensor(mask),
-                 src_key_padding_mask=None if pad is None else em.tensor(pad))
+    xe, xt = em.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+    out_e = emod(xe, src_mask=None if mask is None else em.tensor(mask, device=device),
+                 src_key_padding_mask=None if pad is None else em.tensor(pad, device=device))
     with torch.no_grad():
         fast = tmod(xt, src_mask=None if mask is None else torch.tensor(mask),
                     src_key_padding_mask=None if pad is None else torch.tensor(pad))
     out_t = tmod(xt, src_mask=None if mask is None else torch.tensor(mask),
                  src_key_padding_mask=None if pad is None else torch.tensor(pad))
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-10)
-    np.testing.assert_allclose(_np(out_e), fast.numpy(), atol=1e-8)
+    np.testing.assert_allclose(_np(out_e), fast.cpu().numpy(), atol=1e-8)
     w = rng.standard_normal(x.shape)
     (out_t * torch.tensor(w)).sum().backward()
-    (out_e * em.tensor(w)).sum().backward()
+    (out_e * em.tensor(w, device=device)).sum().backward()
     _compare_grads(emod, tmod, [(xe, xt)])
 
 
-def test_encoder_matches_torch_with_final_norm():
+def test_encoder_matches_torch_with_final_norm(device):
     torch = pytest.importorskip("torch")
     layer_t = torch.nn.TransformerEncoderLayer(8, 4, 12, dropout=0.0)
     tmod = torch.nn.TransformerEncoder(layer_t, 2, norm=torch.nn.LayerNorm(8),
                                        enable_nested_tensor=False).double().eval()
     emod = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 4, 12, dropout=0.0,
                                                             dtype=em.float64),
-                                 2, norm=nn.LayerNorm(8, dtype=em.float64)).eval()
+                                 2, norm=nn.LayerNorm(8, dtype=em.float64)).to(device).eval()
     assert list(emod.state_dict()) == list(tmod.state_dict())
     _load_from_torch(emod, tmod)
     x = rng.standard_normal((6, 2, 8))
     mask = np.triu(np.ones((6, 6), dtype=bool), 1)
-    xe, xt = em.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out_e = emod(xe, mask=em.tensor(mask), is_causal=True)
+    xe, xt = em.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+    out_e = emod(xe, mask=em.tensor(mask, device=device), is_causal=True)
     out_t = tmod(xt, mask=torch.tensor(mask), is_causal=True)
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-10)
     out_t.sum().backward()
@@ -268,15 +268,15 @@ def test_encoder_matches_torch_with_final_norm():
     _compare_grads(emod, tmod, [(xe, xt)])
 
 
-def test_encoder_layers_are_independent_copies_and_errors():
-    layer = nn.TransformerEncoderLayer(4, 2, 8, activation=lambda t: t * 2.0)
-    enc = nn.TransformerEncoder(layer, 3)
+def test_encoder_layers_are_independent_copies_and_errors(device):
+    layer = nn.TransformerEncoderLayer(4, 2, 8, activation=lambda t: t * 2.0).to(device)
+    enc = nn.TransformerEncoder(layer, 3).to(device)
     assert len(enc.layers) == 3 and enc.layers[0] is not enc.layers[1]
     assert enc.layers[0].linear1.weight is not enc.layers[1].linear1.weight
-    assert tuple(enc(em.randn(5, 2, 4)).shape) == (5, 2, 4)
+    assert tuple(enc(em.randn(5, 2, 4, device=device)).shape) == (5, 2, 4)
     with pytest.raises(ValueError, match="TransformerEncoderLayer.*activation"):
-        nn.TransformerEncoderLayer(4, 2, activation="swish")
+        nn.TransformerEncoderLayer(4, 2, activation="swish").to(device)
     with pytest.raises(TypeError, match="TransformerEncoder.*Module"):
-        nn.TransformerEncoder("layer", 2)
+        nn.TransformerEncoder("layer", 2).to(device)
     with pytest.raises(ValueError, match="TransformerEncoder.*num_layers"):
-        nn.TransformerEncoder(layer, -1)
+        nn.TransformerEncoder(layer, -1).to(device)

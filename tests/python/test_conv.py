@@ -131,22 +131,22 @@ CONV_CASES = [
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV_CASES)
-def test_conv2d(x_shape, w_shape, kwargs):
+def test_conv2d(x_shape, w_shape, kwargs, device):
     b = rand(w_shape[0])
     check_op(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
-             lambda x, w, b: conv2d_ref(x, w, b, **kwargs), rand(*x_shape), rand(*w_shape), b)
+             lambda x, w, b: conv2d_ref(x, w, b, **kwargs), rand(*x_shape), rand(*w_shape), b, device=device)
 
 
-def test_conv2d_without_bias_and_top_level_name():
+def test_conv2d_without_bias_and_top_level_name(device):
     check_op(lambda x, w: em.conv2d(x, w, stride=2, padding=1),
-             lambda x, w: conv2d_ref(x, w, stride=2, padding=1), rand(2, 3, 9, 8), rand(4, 3, 3, 3))
+             lambda x, w: conv2d_ref(x, w, stride=2, padding=1), rand(2, 3, 9, 8), rand(4, 3, 3, 3), device=device)
 
 
 def _check_backward_is_differentiable_in_grad_output(fn, *inputs):
     """gradcheck of v -> d<fn(inputs), v>/d(inputs): the backward pass is
     linear in v and must be differentiable in it (double backward)."""
     out = fn(*inputs)
-    v = em.tensor(rand(*out.shape), requires_grad=True)
+    v = em.tensor(rand(*out.shape), requires_grad=True, device=out.device)
 
     def vjp(v):
         with em.enable_grad():
@@ -156,10 +156,10 @@ def _check_backward_is_differentiable_in_grad_output(fn, *inputs):
     em.autograd.gradcheck(vjp, (v,))
 
 
-def test_conv2d_double_backward():
-    x = em.tensor(rand(2, 4, 6, 5), requires_grad=True)
-    w = em.tensor(rand(4, 2, 3, 2), requires_grad=True)
-    b = em.tensor(rand(4), requires_grad=True)
+def test_conv2d_double_backward(device):
+    x = em.tensor(rand(2, 4, 6, 5), requires_grad=True, device=device)
+    w = em.tensor(rand(4, 2, 3, 2), requires_grad=True, device=device)
+    b = em.tensor(rand(4), requires_grad=True, device=device)
     kwargs = {"stride": (2, 1), "padding": 1, "dilation": (1, 2), "groups": 2}
     em.autograd.gradgradcheck(lambda x, w: F.conv2d(x, w, **kwargs), (x, w))
     _check_backward_is_differentiable_in_grad_output(
@@ -167,24 +167,24 @@ def test_conv2d_double_backward():
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-def test_conv2d_against_torch():
+def test_conv2d_against_torch(device):
     torch = pytest.importorskip("torch")
     x, w, b = rand(2, 4, 11, 9), rand(6, 2, 3, 3), rand(6)
     kwargs = {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 1), "groups": 2}
-    ex, ew, eb = (em.tensor(a, dtype=em.float32, requires_grad=True) for a in (x, w, b))
+    ex, ew, eb = (em.tensor(a, dtype=em.float32, requires_grad=True, device=device) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in (x, w, b))
     out, tout = F.conv2d(ex, ew, eb, **kwargs), torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), tout.detach().cpu().numpy(), rtol=1e-4, atol=1e-5)
     g = rand(*out.shape)
-    out.backward(em.tensor(g, dtype=em.float32))
+    out.backward(em.tensor(g, dtype=em.float32, device=device))
     tout.backward(torch.tensor(g, dtype=torch.float32))
     for e, t in ((ex, tx), (ew, tw), (eb, tb)):
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(e.grad.cpu().numpy(), t.grad.cpu().numpy(), rtol=1e-4, atol=1e-4)
     w_same = rand(3, 4, 4, 2)
-    y = F.conv2d(em.tensor(x), em.tensor(w_same), padding="same", dilation=(1, 3))
+    y = F.conv2d(em.tensor(x, device=device), em.tensor(w_same, device=device), padding="same", dilation=(1, 3))
     ty = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w_same), padding="same",
                                     dilation=(1, 3))
-    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.cpu().numpy(), ty.cpu().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_conv2d_bad_inputs():
@@ -238,15 +238,15 @@ MAX_CASES = [
 
 
 @pytest.mark.parametrize("x_shape,kwargs", MAX_CASES)
-def test_max_pool2d(x_shape, kwargs):
+def test_max_pool2d(x_shape, kwargs, device):
     # Distinct values keep the maximum unique, so finite differences are smooth.
     x = (np.random.default_rng(3).permutation(int(np.prod(x_shape))).reshape(x_shape)
          / max(1, np.prod(x_shape)))
-    check_op(lambda t: F.max_pool2d(t, **kwargs), lambda a: max_pool2d_ref(a, **kwargs)[0], x)
+    check_op(lambda t: F.max_pool2d(t, **kwargs), lambda a: max_pool2d_ref(a, **kwargs)[0], x, device=device)
     if np.prod(x_shape):
-        _, idx = F.max_pool2d(em.tensor(x), return_indices=True, **kwargs)
+        _, idx = F.max_pool2d(em.tensor(x, device=device), return_indices=True, **kwargs)
         assert idx.dtype == em.int64
-        np.testing.assert_array_equal(idx.numpy(), max_pool2d_ref(x, **kwargs)[1])
+        np.testing.assert_array_equal(idx.cpu().numpy(), max_pool2d_ref(x, **kwargs)[1])
 
 
 AVG_CASES = [
@@ -264,37 +264,37 @@ AVG_CASES = [
 
 
 @pytest.mark.parametrize("x_shape,kwargs", AVG_CASES)
-def test_avg_pool2d(x_shape, kwargs):
+def test_avg_pool2d(x_shape, kwargs, device):
     check_op(lambda t: F.avg_pool2d(t, **kwargs), lambda a: avg_pool2d_ref(a, **kwargs),
-             rand(*x_shape))
+             rand(*x_shape), device=device)
 
 
 @pytest.mark.parametrize("x_shape,size", [((1, 1, 1, 1), 1), ((2, 3, 7, 7), 3),
                                           ((2, 3, 10, 7), (4, 5)), ((3, 5, 6), (5, 11)),
                                           ((2, 2, 5, 5), (2, None)), ((0, 2, 3, 3), 2)])
-def test_adaptive_avg_pool2d(x_shape, size):
+def test_adaptive_avg_pool2d(x_shape, size, device):
     ref_size = tuple(x_shape[-2 + i] if s is None else s for i, s in enumerate(_pair(size)))
     check_op(lambda t: F.adaptive_avg_pool2d(t, size),
-             lambda a: adaptive_avg_pool2d_ref(a, ref_size), rand(*x_shape))
+             lambda a: adaptive_avg_pool2d_ref(a, ref_size), rand(*x_shape), device=device)
 
 
-def test_avg_pools_double_backward():
-    x = em.tensor(rand(2, 2, 7, 6), requires_grad=True)
+def test_avg_pools_double_backward(device):
+    x = em.tensor(rand(2, 2, 7, 6), requires_grad=True, device=device)
     _check_backward_is_differentiable_in_grad_output(
         lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), x)
     _check_backward_is_differentiable_in_grad_output(lambda t: F.adaptive_avg_pool2d(t, (3, 4)), x)
 
 
-def test_max_pool2d_double_backward_is_refused():
-    x = em.tensor(rand(1, 1, 4, 4), requires_grad=True)
+def test_max_pool2d_double_backward_is_refused(device):
+    x = em.tensor(rand(1, 1, 4, 4), requires_grad=True, device=device)
     (g,) = em.autograd.grad(F.max_pool2d(x, 2).sum(), (x,), create_graph=True)
     assert g.shape == x.shape
-    v = em.tensor(rand(1, 1, 2, 2), requires_grad=True)
+    v = em.tensor(rand(1, 1, 2, 2), requires_grad=True, device=device)
     with pytest.raises(NotImplementedError, match="max_pool2d: double backward"):
         em.autograd.grad(F.max_pool2d(x, 2), (x,), grad_outputs=(v,), create_graph=True)
 
 
-def test_pools_against_torch():
+def test_pools_against_torch(device):
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional
     x = rand(2, 3, 11, 10).astype(np.float32)
@@ -309,18 +309,18 @@ def test_pools_against_torch():
         (F.adaptive_avg_pool2d, tf.adaptive_avg_pool2d, {"output_size": (4, 3)}),
     ]
     for ours, theirs, kwargs in cases:
-        ex = em.tensor(x, requires_grad=True)
+        ex = em.tensor(x, requires_grad=True, device=device)
         tx = torch.tensor(x, requires_grad=True)
         out, tout = ours(ex, **kwargs), theirs(tx, **kwargs)
-        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5,
+        np.testing.assert_allclose(out.detach().cpu().numpy(), tout.detach().cpu().numpy(), rtol=1e-5,
                                    atol=1e-6)
         g = rand(*out.shape).astype(np.float32)
-        out.backward(em.tensor(g))
+        out.backward(em.tensor(g, device=device))
         tout.backward(torch.tensor(g))
-        np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
-    _, idx = F.max_pool2d(em.tensor(x), 3, 2, 1, return_indices=True)
+        np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    _, idx = F.max_pool2d(em.tensor(x, device=device), 3, 2, 1, return_indices=True)
     _, tidx = tf.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)
-    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.cpu().numpy())
 
 
 def test_pool_bad_inputs():
@@ -353,3 +353,9 @@ def test_pool_bad_inputs():
         F.adaptive_avg_pool2d(em.zeros(1, 2, 0, 3), 1)
     with pytest.raises(TypeError, match="adaptive_avg_pool2d: input must be a Tensor"):
         F.adaptive_avg_pool2d(np.zeros((1, 2, 3, 3)), 1)
+
+
+def test_conv2d_weight_on_another_device_names_the_op(cuda_device):
+    x = em.randn(1, 2, 5, 5, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="conv2d"):
+        em.conv2d(x, em.randn(3, 2, 3, 3))

@@ -66,16 +66,16 @@ SHAPES = [(1,), (7,), (3, 1, 5), (2, 33), (129,)]
 
 @pytest.mark.parametrize("name", sorted(UNARY))
 @pytest.mark.parametrize("shape", SHAPES)
-def test_unary_forward_and_gradient(name, shape):
+def test_unary_forward_and_gradient(name, shape, device):
     fn, ref, limits = UNARY[name]
-    check_op(fn, ref, rand(*shape, **limits))
+    check_op(fn, ref, rand(*shape, **limits), device=device)
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_empty_and_scalar(name):
+def test_unary_empty_and_scalar(name, device):
     fn, ref, limits = UNARY[name]
-    check_op(fn, ref, rand(0, 3, **limits), grad=False)
-    check_op(fn, ref, np.array(rand(1, **limits)[0]))
+    check_op(fn, ref, rand(0, 3, **limits), grad=False, device=device)
+    check_op(fn, ref, np.array(rand(1, **limits)[0]), device=device)
 
 
 BINARY = {
@@ -92,73 +92,73 @@ BROADCASTS = [((7,), (7,)), ((3, 1), (4,)), ((1,), (2, 5)), ((2, 1, 3), (1, 4, 1
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 @pytest.mark.parametrize("shapes", BROADCASTS)
-def test_binary_forward_and_gradient(name, shapes):
+def test_binary_forward_and_gradient(name, shapes, device):
     fn, ref, limits = BINARY[name]
     a, b = rand(*shapes[0], **limits), rand(*shapes[1], **limits)
-    check_op(fn, ref, a, b)
-    check_op(fn, ref, b, a)
+    check_op(fn, ref, a, b, device=device)
+    check_op(fn, ref, b, a, device=device)
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum", "pow", "remainder", "floor_divide"])
-def test_binary_with_python_scalars_on_either_side(name):
+def test_binary_with_python_scalars_on_either_side(name, device):
     fn, ref, limits = BINARY[name]
     x = rand(3, 5, **limits)
-    check_op(lambda t: fn(t, 1.5), lambda t: ref(t, 1.5), x)
-    check_op(lambda t: fn(1.5, t), lambda t: ref(1.5, t), x)
+    check_op(lambda t: fn(t, 1.5), lambda t: ref(t, 1.5), x, device=device)
+    check_op(lambda t: fn(1.5, t), lambda t: ref(1.5, t), x, device=device)
 
 
-def test_remainder_and_floor_divide_follow_python_signs():
+def test_remainder_and_floor_divide_follow_python_signs(device):
     a = np.array([-7.0, -7.0, 7.0, 7.0, -0.5, 5.5])
     b = np.array([2.0, -2.0, 2.0, -2.0, 3.0, -2.5])
-    same(em.remainder(em.tensor(a), em.tensor(b)), np.remainder(a, b), 0, 0)
-    same(em.floor_divide(em.tensor(a), em.tensor(b)), np.floor_divide(a, b), 0, 0)
+    same(em.remainder(em.tensor(a, device=device), em.tensor(b, device=device)), np.remainder(a, b), 0, 0)
+    same(em.floor_divide(em.tensor(a, device=device), em.tensor(b, device=device)), np.floor_divide(a, b), 0, 0)
     ai, bi = a.astype(np.int64), np.array([2, -2, 2, -2, 3, -3])
-    same(em.tensor(ai) % em.tensor(bi), ai % bi, 0, 0)
-    same(em.tensor(ai) // em.tensor(bi), ai // bi, 0, 0)
-    assert (em.tensor(ai) // 2).dtype == em.int64
-    same(-7 // em.tensor(bi), -7 // bi, 0, 0)
-    same(7 % em.tensor(bi), 7 % bi, 0, 0)
+    same(em.tensor(ai, device=device) % em.tensor(bi, device=device), ai % bi, 0, 0)
+    same(em.tensor(ai, device=device) // em.tensor(bi, device=device), ai // bi, 0, 0)
+    assert (em.tensor(ai, device=device) // 2).dtype == em.int64
+    same(-7 // em.tensor(bi, device=device), -7 // bi, 0, 0)
+    same(7 % em.tensor(bi, device=device), 7 % bi, 0, 0)
 
 
-def test_div_rounding_modes():
+def test_div_rounding_modes(device):
     a, b = np.array([-7, 7, -3, 6, 0]), np.array([2, 2, -2, -4, 3])
-    out = em.div(em.tensor(a), em.tensor(b), rounding_mode="trunc")
+    out = em.div(em.tensor(a, device=device), em.tensor(b, device=device), rounding_mode="trunc")
     assert out.dtype == em.int64
     same(out, np.trunc(a / b))
-    same(em.tensor(a).div(em.tensor(b), rounding_mode="floor"), a // b)
+    same(em.tensor(a, device=device).div(em.tensor(b, device=device), rounding_mode="floor"), a // b)
     x = rand(3, 4) * 5
-    check_op(lambda t: em.div(t, 1.5, rounding_mode="trunc"), lambda t: np.trunc(t / 1.5), x)
+    check_op(lambda t: em.div(t, 1.5, rounding_mode="trunc"), lambda t: np.trunc(t / 1.5), x, device=device)
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
-        em.div(em.tensor(a), 0, rounding_mode="trunc")
+        em.div(em.tensor(a, device=device), 0, rounding_mode="trunc")
 
 
-def test_pow_forms_and_integer_powers():
+def test_pow_forms_and_integer_powers(device):
     x = rand(4, 3, low=0.5, high=2.0)
-    check_op(lambda t: t ** 3, lambda t: t ** 3, x)
-    check_op(lambda t: t ** -1.5, lambda t: t ** -1.5, x)
-    check_op(lambda t: 2.0 ** t, lambda t: 2.0 ** t, x)
-    check_op(lambda t: t ** 0, lambda t: t ** 0, x)
+    check_op(lambda t: t ** 3, lambda t: t ** 3, x, device=device)
+    check_op(lambda t: t ** -1.5, lambda t: t ** -1.5, x, device=device)
+    check_op(lambda t: 2.0 ** t, lambda t: 2.0 ** t, x, device=device)
+    check_op(lambda t: t ** 0, lambda t: t ** 0, x, device=device)
     i = np.array([[0, 1, -2], [3, 4, -5]])
-    out = em.tensor(i) ** 3
+    out = em.tensor(i, device=device) ** 3
     assert out.dtype == em.int64
     same(out, i ** 3, 0, 0)
-    same(em.tensor(i) ** em.tensor([0, 2, 1]), i ** np.array([0, 2, 1]), 0, 0)
-    assert (em.tensor(i) ** 0.5).dtype == em.float32
+    same(em.tensor(i, device=device) ** em.tensor([0, 2, 1], device=device), i ** np.array([0, 2, 1]), 0, 0)
+    assert (em.tensor(i, device=device) ** 0.5).dtype == em.float32
 
 
-def test_pow_gradient_at_zero_base_and_zero_exponent():
-    a = em.tensor([0.0, 0.0, 2.0], dtype=em.float64, requires_grad=True)
-    b = em.tensor([0.0, 2.0, 0.0], dtype=em.float64, requires_grad=True)
+def test_pow_gradient_at_zero_base_and_zero_exponent(device):
+    a = em.tensor([0.0, 0.0, 2.0], dtype=em.float64, requires_grad=True, device=device)
+    b = em.tensor([0.0, 2.0, 0.0], dtype=em.float64, requires_grad=True, device=device)
     (a ** b).sum().backward()
     same(a.grad, [0.0, 0.0, 0.0], 1e-12, 0)
     same(b.grad, [0.0, 0.0, math.log(2.0)], 1e-12, 1e-12)
 
 
-def test_pow_double_backward():
-    x = em.tensor([0.5, 1.5, 2.0], dtype=em.float64, requires_grad=True)
+def test_pow_double_backward(device):
+    x = em.tensor([0.5, 1.5, 2.0], dtype=em.float64, requires_grad=True, device=device)
     (g,) = em.autograd.grad((x ** 3).sum(), x, create_graph=True)
     g.sum().backward()
-    same(x.grad, 6 * x.detach().numpy(), 1e-10, 1e-10)
+    same(x.grad, 6 * x.detach().cpu().numpy(), 1e-10, 1e-10)
 
 
 @pytest.mark.parametrize("fn,deriv2", [
@@ -168,21 +168,21 @@ def test_pow_double_backward():
     (em.sigmoid, lambda x: np_sigmoid(x) * (1 - np_sigmoid(x)) * (1 - 2 * np_sigmoid(x))),
     (em.abs, lambda x: 0 * x),
 ])
-def test_unary_double_backward(fn, deriv2):
+def test_unary_double_backward(fn, deriv2, device):
     values = rand(5, low=0.3, high=2.0)
-    x = em.tensor(values, dtype=em.float64, requires_grad=True)
+    x = em.tensor(values, dtype=em.float64, requires_grad=True, device=device)
     (g,) = em.autograd.grad(fn(x).sum(), x, create_graph=True)
     g.sum().backward()
     same(x.grad, deriv2(values), 1e-9, 1e-7)
 
 
-def test_activation_double_backward_through_the_incoming_gradient():
-    x = em.tensor(rand(6), dtype=em.float64, requires_grad=True)
-    v = em.tensor(rand(6), dtype=em.float64, requires_grad=True)
+def test_activation_double_backward_through_the_incoming_gradient(device):
+    x = em.tensor(rand(6), dtype=em.float64, requires_grad=True, device=device)
+    v = em.tensor(rand(6), dtype=em.float64, requires_grad=True, device=device)
     (g,) = em.autograd.grad(em.leaky_relu(x, 0.1), x, grad_outputs=v, create_graph=True)
     g.sum().backward()
     same(x.grad, np.zeros(6))
-    same(v.grad, np.where(x.detach().numpy() > 0, 1.0, 0.1), 1e-12)
+    same(v.grad, np.where(x.detach().cpu().numpy() > 0, 1.0, 0.1), 1e-12)
 
 
 @pytest.mark.parametrize("fn", [
@@ -190,8 +190,8 @@ def test_activation_double_backward_through_the_incoming_gradient():
     lambda x: em.leaky_relu(x, 0.2), lambda x: em.elu(x, alpha=1.5),
     lambda x: em.softplus(x, beta=2.0, threshold=3.0),
 ])
-def test_activation_second_derivative(fn):
-    x = em.tensor(rand(7, low=-3.0, high=3.0), dtype=em.float64, requires_grad=True)
+def test_activation_second_derivative(fn, device):
+    x = em.tensor(rand(7, low=-3.0, high=3.0), dtype=em.float64, requires_grad=True, device=device)
 
     def first_derivative(t):
         # gradcheck's numerical pass runs without grad on plain inputs.
@@ -203,15 +203,15 @@ def test_activation_second_derivative(fn):
     em.autograd.gradcheck(first_derivative, (x,), atol=1e-5, rtol=1e-3)
 
 
-def test_tensor_methods():
-    x = em.tensor(rand(3, 4))
-    same(x.clamp_max(0.3), np.minimum(x.numpy(), 0.3))
-    same(x.maximum(em.zeros(4)), np.maximum(x.numpy(), 0))
-    same(x.relu(), np.maximum(x.numpy(), 0))
-    same(x.pow(2), x.numpy() ** 2, 1e-6, 1e-6)
-    same(x.abs().sqrt(), np.sqrt(np.abs(x.numpy())), 1e-6, 1e-6)
-    same(x.gt(0).logical_not(), x.numpy() <= 0)
-    same(abs(x), np.abs(x.numpy()))
+def test_tensor_methods(device):
+    x = em.tensor(rand(3, 4), device=device)
+    same(x.clamp_max(0.3), np.minimum(x.cpu().numpy(), 0.3))
+    same(x.maximum(em.zeros(4, device=device)), np.maximum(x.cpu().numpy(), 0))
+    same(x.relu(), np.maximum(x.cpu().numpy(), 0))
+    same(x.pow(2), x.cpu().numpy() ** 2, 1e-6, 1e-6)
+    same(x.abs().sqrt(), np.sqrt(np.abs(x.cpu().numpy())), 1e-6, 1e-6)
+    same(x.gt(0).logical_not(), x.cpu().numpy() <= 0)
+    same(abs(x), np.abs(x.cpu().numpy()))
 
 
 COMPARISONS = {
@@ -224,22 +224,22 @@ COMPARISONS = {
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
 @pytest.mark.parametrize("shapes", BROADCASTS)
-def test_comparisons_give_bool(name, shapes):
+def test_comparisons_give_bool(name, shapes, device):
     fn, ref = COMPARISONS[name]
     a = np.round(rand(*shapes[0]) * 2)
     b = np.round(rand(*shapes[1]) * 2)
-    check_op(fn, ref, a, b, grad=False)
-    check_op(fn, ref, b, a, grad=False)
-    x = em.tensor(a, requires_grad=True)
+    check_op(fn, ref, a, b, grad=False, device=device)
+    check_op(fn, ref, b, a, grad=False, device=device)
+    x = em.tensor(a, requires_grad=True, device=device)
     out = fn(x, 0.0)
     assert out.dtype == em.bool and not out.requires_grad
     same(out, ref(a, 0.0), 0, 0)
-    same(fn(1, em.tensor(b)), ref(1, b), 0, 0)
+    same(fn(1, em.tensor(b, device=device)), ref(1, b), 0, 0)
 
 
-def test_comparison_operators_and_mixed_dtypes():
-    i = em.tensor([1, 2, 3])
-    f = em.tensor([1.5, 2.0, 2.5])
+def test_comparison_operators_and_mixed_dtypes(device):
+    i = em.tensor([1, 2, 3], device=device)
+    f = em.tensor([1.5, 2.0, 2.5], device=device)
     same(i == f, [False, True, False], 0, 0)
     same(i < 2.5, [True, True, False], 0, 0)
     same(i >= f, [False, True, True], 0, 0)
@@ -248,9 +248,9 @@ def test_comparison_operators_and_mixed_dtypes():
     same(f > i, [True, False, False], 0, 0)
 
 
-def test_logical_ops_on_any_dtype_and_operators():
-    a = em.tensor([0, 2, 0, -1])
-    b = em.tensor([0.0, 0.0, 0.5, 3.0])
+def test_logical_ops_on_any_dtype_and_operators(device):
+    a = em.tensor([0, 2, 0, -1], device=device)
+    b = em.tensor([0.0, 0.0, 0.5, 3.0], device=device)
     same(em.logical_and(a, b), [False, False, False, True], 0, 0)
     same(em.logical_or(a, b), [False, True, True, True], 0, 0)
     same(em.logical_xor(a, b), [False, True, True, False], 0, 0)
@@ -262,46 +262,46 @@ def test_logical_ops_on_any_dtype_and_operators():
     same(~p, [True, False, True, False], 0, 0)
 
 
-def test_bitwise_not():
-    same(~em.tensor([0, 5, -3]), np.invert(np.array([0, 5, -3])), 0, 0)
-    assert (~em.tensor([1, 2], dtype=em.int32)).dtype == em.int32
-    same(em.bitwise_not(em.tensor([True, False])), [False, True], 0, 0)
+def test_bitwise_not(device):
+    same(~em.tensor([0, 5, -3], device=device), np.invert(np.array([0, 5, -3])), 0, 0)
+    assert (~em.tensor([1, 2], dtype=em.int32, device=device)).dtype == em.int32
+    same(em.bitwise_not(em.tensor([True, False], device=device)), [False, True], 0, 0)
 
 
 @pytest.mark.parametrize("shapes", [((7,), (7,), (7,)), ((3, 1), (4,), (1,)),
                                     ((1, 5), (2, 1), (5,)), ((0, 2), (2,), (1,))])
-def test_where_broadcasts_all_three(shapes):
+def test_where_broadcasts_all_three(shapes, device):
     cond = rand(*shapes[0]) > 0
-    check_op(lambda x, y: em.where(em.tensor(cond), x, y),
-             lambda x, y: np.where(cond, x, y), rand(*shapes[1]), rand(*shapes[2]))
-    check_op(lambda x: em.where(em.tensor(cond), x, 0.25),
-             lambda x: np.where(cond, x, 0.25), rand(*shapes[1]))
-    check_op(lambda y: em.where(em.tensor(cond), -1.0, y),
-             lambda y: np.where(cond, -1.0, y), rand(*shapes[2]))
+    check_op(lambda x, y: em.where(em.tensor(cond, device=device), x, y),
+             lambda x, y: np.where(cond, x, y), rand(*shapes[1]), rand(*shapes[2]), device=device)
+    check_op(lambda x: em.where(em.tensor(cond, device=device), x, 0.25),
+             lambda x: np.where(cond, x, 0.25), rand(*shapes[1]), device=device)
+    check_op(lambda y: em.where(em.tensor(cond, device=device), -1.0, y),
+             lambda y: np.where(cond, -1.0, y), rand(*shapes[2]), device=device)
 
 
-def test_where_promotes():
-    out = em.where(em.tensor([True, False]), em.tensor([1, 2]), em.tensor([0.5, 0.5]))
+def test_where_promotes(device):
+    out = em.where(em.tensor([True, False], device=device), em.tensor([1, 2], device=device), em.tensor([0.5, 0.5], device=device))
     assert out.dtype == em.float32
     same(out, [1.0, 0.5], 0, 0)
-    assert em.where(em.tensor([True]), em.tensor([1]), 0).dtype == em.int64
+    assert em.where(em.tensor([True], device=device), em.tensor([1], device=device), 0).dtype == em.int64
 
 
-def test_clamp_with_tensor_bounds_and_edge_cases():
+def test_clamp_with_tensor_bounds_and_edge_cases(device):
     x, lo, hi = rand(4, 5), rand(5) - 0.5, rand(4, 1) + 0.5
     check_op(lambda t, a, b: em.clamp(t, a, b), lambda t, a, b: np.minimum(np.maximum(t, a), b),
-             x, lo, hi)
-    t = em.tensor([float("nan"), -2.0, 2.0])
+             x, lo, hi, device=device)
+    t = em.tensor([float("nan"), -2.0, 2.0], device=device)
     out = em.clamp(t, min=1.0, max=0.0)
     assert math.isnan(out[0].item()) and out[1].item() == 0.0 and out[2].item() == 0.0
-    i = em.tensor([-5, 0, 5])
+    i = em.tensor([-5, 0, 5], device=device)
     assert em.clamp(i, -1, 1).dtype == em.int64
     same(em.clamp(i, -1, 1), [-1, 0, 1], 0, 0)
     assert em.clamp(i, min=0.5).dtype == em.float32
 
 
-def test_integer_dtypes_of_unary_ops():
-    i = em.tensor([-3, 0, 4])
+def test_integer_dtypes_of_unary_ops(device):
+    i = em.tensor([-3, 0, 4], device=device)
     assert em.exp(i).dtype == em.float32
     assert em.sqrt(i).dtype == em.float32
     for fn in (em.abs, em.sign, em.square, em.floor, em.ceil, em.round, em.trunc, em.relu):
@@ -311,14 +311,14 @@ def test_integer_dtypes_of_unary_ops():
     same(em.relu(i), [0, 0, 4], 0, 0)
 
 
-def test_round_half_to_even_and_decimals():
-    same(em.round(em.tensor([0.5, 1.5, 2.5, -0.5, -1.5])), [0, 2, 2, -0, -2], 0, 0)
-    same(em.round(em.tensor([1.2345, -2.5551], dtype=em.float64), decimals=2),
+def test_round_half_to_even_and_decimals(device):
+    same(em.round(em.tensor([0.5, 1.5, 2.5, -0.5, -1.5], device=device)), [0, 2, 2, -0, -2], 0, 0)
+    same(em.round(em.tensor([1.2345, -2.5551], dtype=em.float64, device=device), decimals=2),
                  [1.23, -2.56], 1e-12, 0)
 
 
-def test_sigmoid_softplus_extremes_do_not_overflow():
-    x = em.tensor([-1000.0, 1000.0, 0.0])
+def test_sigmoid_softplus_extremes_do_not_overflow(device):
+    x = em.tensor([-1000.0, 1000.0, 0.0], device=device)
     same(em.sigmoid(x), [0.0, 1.0, 0.5], 0, 0)
     same(em.softplus(x), [0.0, 1000.0, math.log(2)], 1e-6, 1e-6)
 
@@ -329,36 +329,36 @@ def test_large_tensor_split_across_threads():
     check_op(lambda a, b: a ** b, np.power, np.abs(x) + 0.1, rand(257), grad=False)
 
 
-def test_in_place_forms():
+def test_in_place_forms(device):
     for name, ref in [("relu_", lambda v: np.maximum(v, 0)), ("sigmoid_", np_sigmoid),
                       ("tanh_", np.tanh), ("exp_", np.exp), ("abs_", np.abs)]:
         v = rand(3, 4)
-        t = em.tensor(v)
+        t = em.tensor(v, device=device)
         assert getattr(t, name)() is t
         same(t, ref(v), 1e-6, 1e-5, what=name)
     v = rand(3, 4, low=0.1, high=2.0)
-    t = em.tensor(v)
+    t = em.tensor(v, device=device)
     t.sqrt_()
     same(t, np.sqrt(v), 1e-6, 1e-5)
-    t = em.tensor(v)
+    t = em.tensor(v, device=device)
     t.pow_(2)
     same(t, v ** 2, 1e-6, 1e-5)
-    t = em.tensor(v)
+    t = em.tensor(v, device=device)
     t.clamp_(0.5, 1.0)
     same(t, np.clip(v, 0.5, 1.0), 0, 0)
-    t = em.tensor(rand(4))
+    t = em.tensor(rand(4), device=device)
     assert em.nn.functional.relu(t, inplace=True) is t
 
 
-def test_in_place_forms_inside_the_graph():
-    x = em.tensor(rand(5), dtype=em.float64, requires_grad=True)
+def test_in_place_forms_inside_the_graph(device):
+    x = em.tensor(rand(5), dtype=em.float64, requires_grad=True, device=device)
     y = x * 2
     y.sigmoid_()
     y.sum().backward()
-    s = np_sigmoid(2 * x.detach().numpy())
+    s = np_sigmoid(2 * x.detach().cpu().numpy())
     same(x.grad, 2 * s * (1 - s), 1e-12, 1e-10)
     with pytest.raises(RuntimeError, match="relu_"):
-        em.tensor([1.0], requires_grad=True).relu_()
+        em.tensor([1.0], requires_grad=True, device=device).relu_()
 
 
 def test_in_place_on_expanded_view_raises():
@@ -376,22 +376,22 @@ def test_int_pow_in_place_type_error():
         em.tensor([1, 2]).sqrt_()
 
 
-def test_functional_names():
+def test_functional_names(device):
     F = em.nn.functional
-    x = em.tensor(rand(3, 4))
+    x = em.tensor(rand(3, 4), device=device)
     for name in ("relu", "gelu", "silu", "leaky_relu", "elu", "softplus", "sigmoid", "tanh"):
         assert callable(getattr(F, name))
-    same(F.leaky_relu(x, 0.3), np.where(x.numpy() > 0, x.numpy(), 0.3 * x.numpy()),
+    same(F.leaky_relu(x, 0.3), np.where(x.cpu().numpy() > 0, x.cpu().numpy(), 0.3 * x.cpu().numpy()),
                  1e-6, 1e-6)
 
 
 # ---------------------------------------------------------------- PyTorch reference
-def _torch_pair(values, torch):
-    return em.tensor(values, dtype=em.float64), torch.tensor(values, dtype=torch.float64)
+def _torch_pair(values, torch, device="cpu"):
+    return em.tensor(values, dtype=em.float64, device=device), torch.tensor(values, dtype=torch.float64)
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_matches_torch(name):
+def test_unary_matches_torch(name, device):
     torch = pytest.importorskip("torch")
     tf = {
         "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
@@ -406,68 +406,68 @@ def test_unary_matches_torch(name):
     }.get(name) or getattr(torch, name)
     fn, _, limits = UNARY[name]
     values = rand(4, 7, **limits)
-    x, tx = _torch_pair(values, torch)
+    x, tx = _torch_pair(values, torch, device)
     x.requires_grad_(True)
     tx.requires_grad_(True)
     out, tout = fn(x), tf(tx)
-    same(out, tout.detach().numpy(), 1e-12, 1e-10)
+    same(out, tout.detach().cpu().numpy(), 1e-12, 1e-10)
     g = rand(4, 7)
-    out.backward(em.tensor(g, dtype=em.float64))
+    out.backward(em.tensor(g, dtype=em.float64, device=device))
     tout.backward(torch.tensor(g))
-    same(x.grad, tx.grad.numpy(), 1e-12, 1e-10)
+    same(x.grad, tx.grad.cpu().numpy(), 1e-12, 1e-10)
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum", "pow", "remainder", "floor_divide"])
-def test_binary_matches_torch(name):
+def test_binary_matches_torch(name, device):
     torch = pytest.importorskip("torch")
     fn, _, limits = BINARY[name]
     a, b = rand(3, 1, **limits), rand(4, **limits)
     b[0] = a[1, 0]  # a tie for maximum/minimum
-    x, tx = _torch_pair(a, torch)
-    y, ty = _torch_pair(b, torch)
+    x, tx = _torch_pair(a, torch, device)
+    y, ty = _torch_pair(b, torch, device)
     for t in (x, y, tx, ty):
         t.requires_grad_(True)
     out, tout = fn(x, y), getattr(torch, name)(tx, ty)
-    same(out, tout.detach().numpy(), 1e-12, 1e-10)
+    same(out, tout.detach().cpu().numpy(), 1e-12, 1e-10)
     if name != "floor_divide":
         out.sum().backward()
         tout.sum().backward()
-        same(x.grad, tx.grad.numpy(), 1e-12, 1e-10)
-        same(y.grad, ty.grad.numpy(), 1e-12, 1e-10)
+        same(x.grad, tx.grad.cpu().numpy(), 1e-12, 1e-10)
+        same(y.grad, ty.grad.cpu().numpy(), 1e-12, 1e-10)
     ai = np.array([-7, -3, 0, 5, 9])
     bi = np.array([2, -4, 3, -2, 4])
-    ours = fn(em.tensor(ai), em.tensor(np.abs(bi) if name == "pow" else bi))
+    ours = fn(em.tensor(ai, device=device), em.tensor(np.abs(bi) if name == "pow" else bi, device=device))
     theirs = getattr(torch, name)(torch.tensor(ai), torch.tensor(np.abs(bi) if name == "pow" else bi))
     assert ours.dtype == em.int64
-    same(ours, theirs.numpy(), 0, 0)
+    same(ours, theirs.cpu().numpy(), 0, 0)
 
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
-def test_comparisons_match_torch(name):
+def test_comparisons_match_torch(name, device):
     torch = pytest.importorskip("torch")
     a, b = np.round(rand(3, 1) * 2), np.round(rand(5) * 2)
-    ours = COMPARISONS[name][0](em.tensor(a), em.tensor(b))
+    ours = COMPARISONS[name][0](em.tensor(a, device=device), em.tensor(b, device=device))
     theirs = getattr(torch, name)(torch.tensor(a), torch.tensor(b))
-    same(ours, theirs.numpy(), 0, 0)
+    same(ours, theirs.cpu().numpy(), 0, 0)
 
 
-def test_where_and_bitwise_not_match_torch():
+def test_where_and_bitwise_not_match_torch(device):
     torch = pytest.importorskip("torch")
     cond = rand(3, 1) > 0
     a, b = rand(4), rand(3, 4)
-    x, tx = _torch_pair(a, torch)
-    y, ty = _torch_pair(b, torch)
+    x, tx = _torch_pair(a, torch, device)
+    y, ty = _torch_pair(b, torch, device)
     for t in (x, y, tx, ty):
         t.requires_grad_(True)
-    out = em.where(em.tensor(cond), x, y)
+    out = em.where(em.tensor(cond, device=device), x, y)
     tout = torch.where(torch.tensor(cond), tx, ty)
-    same(out, tout.detach().numpy(), 0, 0)
+    same(out, tout.detach().cpu().numpy(), 0, 0)
     out.sum().backward()
     tout.sum().backward()
-    same(x.grad, tx.grad.numpy(), 0, 0)
-    same(y.grad, ty.grad.numpy(), 0, 0)
+    same(x.grad, tx.grad.cpu().numpy(), 0, 0)
+    same(y.grad, ty.grad.cpu().numpy(), 0, 0)
     i = np.array([0, 7, -8])
-    same(em.bitwise_not(em.tensor(i)), torch.bitwise_not(torch.tensor(i)).numpy(), 0, 0)
+    same(em.bitwise_not(em.tensor(i, device=device)), torch.bitwise_not(torch.tensor(i)).cpu().numpy(), 0, 0)
 
 
 # ---------------------------------------------------------------- bad input
@@ -572,3 +572,16 @@ def test_activation_bad_input():
         em.silu(None)
     with pytest.raises(TypeError, match="relu"):
         em.relu(em.tensor([True]))
+
+
+def test_mixing_cpu_and_cuda_operands_names_the_op(cuda_device):
+    a, b = em.ones(3), em.ones(3, device=cuda_device)
+    for name, fn in [("add", em.add), ("mul", em.mul), ("maximum", em.maximum), ("where", None)]:
+        if fn is None:
+            with pytest.raises((RuntimeError, ValueError), match=name):
+                em.where(em.ones(3, dtype=em.bool, device=cuda_device), a, b)
+            continue
+        with pytest.raises((RuntimeError, ValueError), match=name):
+            fn(a, b)
+        with pytest.raises((RuntimeError, ValueError), match=name):
+            fn(b, a)

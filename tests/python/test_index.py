@@ -37,33 +37,33 @@ def np_scatter(x, dim, index, src, add):
     (((3, 0), (3, 2)), 1),
     (((7,),), 0),
 ])
-def test_cat(shapes, dim):
+def test_cat(shapes, dim, device):
     arrays = [rand(*s) for s in shapes]
-    check_op(lambda *xs: em.cat(list(xs), dim), lambda *xs: np.concatenate(xs, dim), *arrays)
+    check_op(lambda *xs: em.cat(list(xs), dim), lambda *xs: np.concatenate(xs, dim), *arrays, device=device)
 
 
-def test_cat_promotes_and_skips_legacy_empty():
-    out = em.cat([em.zeros(0), em.ones(2, 3, dtype=em.int64), em.ones(1, 3, dtype=em.float64)])
+def test_cat_promotes_and_skips_legacy_empty(device):
+    out = em.cat([em.zeros(0, device=device), em.ones(2, 3, dtype=em.int64, device=device), em.ones(1, 3, dtype=em.float64, device=device)])
     assert out.shape == (3, 3) and out.dtype == em.float64
-    assert em.cat([em.zeros(0), em.zeros(0)]).shape == (0,)
+    assert em.cat([em.zeros(0, device=device), em.zeros(0, device=device)]).shape == (0,)
 
 
-def test_stack_hstack_vstack():
+def test_stack_hstack_vstack(device):
     a, b = rand(3, 1), rand(3, 1)
-    check_op(lambda x, y: em.stack([x, y], 1), lambda x, y: np.stack([x, y], 1), a, b)
-    check_op(lambda x, y: em.stack([x, y], -1), lambda x, y: np.stack([x, y], -1), a, b)
-    check_op(lambda x, y: em.hstack([x, y]), lambda x, y: np.hstack([x, y]), a, b)
-    check_op(lambda x, y: em.vstack([x, y]), lambda x, y: np.vstack([x, y]), rand(5), rand(5))
+    check_op(lambda x, y: em.stack([x, y], 1), lambda x, y: np.stack([x, y], 1), a, b, device=device)
+    check_op(lambda x, y: em.stack([x, y], -1), lambda x, y: np.stack([x, y], -1), a, b, device=device)
+    check_op(lambda x, y: em.hstack([x, y]), lambda x, y: np.hstack([x, y]), a, b, device=device)
+    check_op(lambda x, y: em.vstack([x, y]), lambda x, y: np.vstack([x, y]), rand(5), rand(5), device=device)
 
 
-def test_split_and_chunk():
+def test_split_and_chunk(device):
     x = rand(7, 3)
-    check_op(lambda t: em.split(t, 3), lambda t: np.split(t, [3, 6]), x)
-    check_op(lambda t: em.split(t, [2, 0, 5]), lambda t: np.split(t, [2, 2]), x)
-    check_op(lambda t: t.split(2, dim=1), lambda t: np.split(t, [2], axis=1), x)
-    check_op(lambda t: t.chunk(3), lambda t: np.split(t, [3, 6]), x)
-    check_op(lambda t: em.chunk(t, 5, 1), lambda t: np.split(t, [1, 2], axis=1), x)
-    parts = em.tensor(x).split(3)
+    check_op(lambda t: em.split(t, 3), lambda t: np.split(t, [3, 6]), x, device=device)
+    check_op(lambda t: em.split(t, [2, 0, 5]), lambda t: np.split(t, [2, 2]), x, device=device)
+    check_op(lambda t: t.split(2, dim=1), lambda t: np.split(t, [2], axis=1), x, device=device)
+    check_op(lambda t: t.chunk(3), lambda t: np.split(t, [3, 6]), x, device=device)
+    check_op(lambda t: em.chunk(t, 5, 1), lambda t: np.split(t, [1, 2], axis=1), x, device=device)
+    parts = em.tensor(x, device=device).split(3)
     assert em._C.shares_memory(parts[1]._data, parts[0]._data)
 
 
@@ -74,7 +74,7 @@ def test_split_and_chunk():
     ([[0], [2]], [1, 3]), (1, slice(None), [0, 4]), (slice(None), [1, 2], [0, 3]),
     (np.array([True, False, True]),), (slice(None), np.array([1, -1])),
 ])
-def test_getitem_matches_numpy(index):
+def test_getitem_matches_numpy(index, device):
     x = rand(3, 4, 5)
     np_index = index
     if isinstance(index, tuple) and len(index) == 3 and isinstance(index[0], int) \
@@ -85,47 +85,47 @@ def test_getitem_matches_numpy(index):
     else:
         def reference(t):
             return t[np_index]
-    check_op(lambda t: t[index], reference, x)
+    check_op(lambda t: t[index], reference, x, device=device)
 
 
-def test_getitem_bool_mask_tensor_and_combination():
+def test_getitem_bool_mask_tensor_and_combination(device):
     x = rand(4, 6)
     mask = rand(4, 6) > 0
-    check_op(lambda t, m: t[m], lambda t, m: t[m], x, mask)
+    check_op(lambda t, m: t[m], lambda t, m: t[m], x, mask, device=device)
     row_mask = np.array([True, False, True, True])
-    check_op(lambda t: t[em.tensor(row_mask), 1:5:2], lambda t: t[row_mask, 1:5:2], x)
+    check_op(lambda t: t[em.tensor(row_mask, device=device), 1:5:2], lambda t: t[row_mask, 1:5:2], x, device=device)
 
 
-def test_scalar_bool_indices_match_torch():
+def test_scalar_bool_indices_match_torch(device):
     torch = pytest.importorskip("torch")
     x = rand(2, 3)
-    e, t = em.tensor(x), torch.tensor(x)
-    for index in [True, False, (0, True), (False, 1), (em.tensor(True), slice(1, None))]:
+    e, t = em.tensor(x, device=device), torch.tensor(x)
+    for index in [True, False, (0, True), (False, 1), (em.tensor(True, device=device), slice(1, None))]:
         t_index = tuple(torch.tensor(True) if isinstance(i, em.Tensor) else i
                         for i in (index if isinstance(index, tuple) else (index,)))
-        assert_close(e[index], t[t_index].numpy(), 0, 0)
+        assert_close(e[index], t[t_index].cpu().numpy(), 0, 0)
 
 
-def test_zero_dim_gather_and_scatter():
-    x = em.tensor(3.0)
-    assert em.gather(x, 0, em.tensor(0)).item() == 3.0
-    assert em.scatter(x, 0, em.tensor(0), em.tensor(1.5)).item() == 1.5
+def test_zero_dim_gather_and_scatter(device):
+    x = em.tensor(3.0, device=device)
+    assert em.gather(x, 0, em.tensor(0, device=device)).item() == 3.0
+    assert em.scatter(x, 0, em.tensor(0, device=device), em.tensor(1.5, device=device)).item() == 1.5
     with pytest.raises(IndexError, match="gather"):
-        em.gather(x, 0, em.tensor(1))
+        em.gather(x, 0, em.tensor(1, device=device))
 
 
-def test_basic_getitem_returns_views():
-    x = em.zeros(4, 5)
+def test_basic_getitem_returns_views(device):
+    x = em.zeros(4, 5, device=device)
     v = x[1:3, ::2]
     assert em._C.shares_memory(v._data, x._data)
     x[2, 0] = 5.0
     assert v[1, 0].item() == 5.0
 
 
-def test_getitem_empty_index():
+def test_getitem_empty_index(device):
     x = rand(3, 4)
     check_op(lambda t: t[np.array([], dtype=np.int64)], lambda t: t[np.array([], dtype=np.int64)],
-             x)
+             x, device=device)
 
 
 # ---------------------------------------------------------------- setitem
@@ -133,7 +133,7 @@ def test_getitem_empty_index():
     ((1,), (5,)), ((slice(None), 2), (1,)), (([0, 2], slice(1, 3)), (2, 2)),
     (([0, 1, 2], [4, 0, 4]), ()), ((slice(None), [1, 3]), (3, 1)),
 ])
-def test_setitem_values_and_gradients(index, value_shape):
+def test_setitem_values_and_gradients(index, value_shape, device):
     x, v = rand(3, 5), rand(*value_shape)
 
     def ember_fn(t, val):
@@ -146,25 +146,25 @@ def test_setitem_values_and_gradients(index, value_shape):
         out[index] = val
         return out
 
-    check_op(ember_fn, reference, x, v)
+    check_op(ember_fn, reference, x, v, device=device)
 
 
-def test_setitem_numbers_lists_and_masks():
-    x = em.zeros(3, 4)
+def test_setitem_numbers_lists_and_masks(device):
+    x = em.zeros(3, 4, device=device)
     a = np.zeros((3, 4), dtype=np.float32)
     x[0] = 1
     a[0] = 1
     x[:, [1, 2]] = [[5.0, 6.0]]
     a[:, [1, 2]] = [[5.0, 6.0]]
-    x[em.tensor(a > 5)] = -1.0
+    x[em.tensor(a > 5, device=device)] = -1.0
     a[a > 5] = -1.0
-    x[..., -1] = em.tensor([7.0, 8.0, 9.0])
+    x[..., -1] = em.tensor([7.0, 8.0, 9.0], device=device)
     a[..., -1] = [7.0, 8.0, 9.0]
-    np.testing.assert_array_equal(x.numpy(), a)
+    np.testing.assert_array_equal(x.cpu().numpy(), a)
 
 
-def test_setitem_from_overlapping_view():
-    x = em.tensor(np.arange(6.0))
+def test_setitem_from_overlapping_view(device):
+    x = em.tensor(np.arange(6.0), device=device)
     x[1:] = x[:-1]
     assert x.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]
 
@@ -176,45 +176,45 @@ def test_setitem_on_leaf_requiring_grad_raises():
 
 
 # ---------------------------------------------------------------- gather / scatter
-def test_gather():
+def test_gather(device):
     x = rand(4, 5, 3)
     index = ints(5, 4, 2, 3)
-    check_op(lambda t, i: em.gather(t, 1, i), lambda t, i: np_gather(t, 1, i), x, index)
+    check_op(lambda t, i: em.gather(t, 1, i), lambda t, i: np_gather(t, 1, i), x, index, device=device)
     index0 = ints(4, 2, 5, 1)
-    check_op(lambda t, i: t.gather(0, i), lambda t, i: np_gather(t[:, :, :1], 0, i), x, index0)
+    check_op(lambda t, i: t.gather(0, i), lambda t, i: np_gather(t[:, :, :1], 0, i), x, index0, device=device)
 
 
 @pytest.mark.parametrize("add", [False, True])
-def test_scatter_and_scatter_add(add):
+def test_scatter_and_scatter_add(add, device):
     x, src = rand(5, 4), rand(3, 4)
     index = np.stack([rng.permutation(5)[:3] for _ in range(4)], 1) if not add else ints(5, 3, 4)
     fn = (lambda t, i, s: em.scatter_add(t, 0, i, s)) if add else (
         lambda t, i, s: em.scatter(t, 0, i, s))
-    check_op(fn, lambda t, i, s: np_scatter(t, 0, i, s, add), x, index, src)
+    check_op(fn, lambda t, i, s: np_scatter(t, 0, i, s, add), x, index, src, device=device)
 
 
-def test_scatter_value_and_in_place():
-    x = em.zeros(3, 4)
-    index = em.tensor([[0, 1, 2, 0]])
+def test_scatter_value_and_in_place(device):
+    x = em.zeros(3, 4, device=device)
+    index = em.tensor([[0, 1, 2, 0]], device=device)
     out = x.scatter(0, index, 2.5)
-    assert out.numpy()[[0, 1, 2, 0], [0, 1, 2, 3]].tolist() == [2.5] * 4
-    x.scatter_(1, em.tensor([[3], [0], [1]]), em.ones(3, 1))
-    assert x.numpy()[[0, 1, 2], [3, 0, 1]].tolist() == [1.0] * 3
-    y = em.zeros(4, dtype=em.int64)
-    y.scatter_add_(0, em.tensor([1, 1, 3]), em.tensor([1, 2, 3]))
+    assert out.cpu().numpy()[[0, 1, 2, 0], [0, 1, 2, 3]].tolist() == [2.5] * 4
+    x.scatter_(1, em.tensor([[3], [0], [1]], device=device), em.ones(3, 1, device=device))
+    assert x.cpu().numpy()[[0, 1, 2], [3, 0, 1]].tolist() == [1.0] * 3
+    y = em.zeros(4, dtype=em.int64, device=device)
+    y.scatter_add_(0, em.tensor([1, 1, 3], device=device), em.tensor([1, 2, 3], device=device))
     assert y.tolist() == [0, 3, 0, 3]
 
 
 # ---------------------------------------------------------------- index_select / index_add
 @pytest.mark.parametrize("shape,dim,n", [((7, 3), 0, 4), ((2, 33), 1, 5), ((1, 3, 5), -1, 1)])
-def test_index_select(shape, dim, n):
+def test_index_select(shape, dim, n, device):
     x = rand(*shape)
     index = ints(shape[dim], n)
     check_op(lambda t, i: em.index_select(t, dim, i), lambda t, i: np.take(t, i, axis=dim), x,
-             index)
+             index, device=device)
 
 
-def test_index_add():
+def test_index_add(device):
     x, src = rand(5, 3), rand(4, 3)
     index = np.array([0, 4, 0, 2])
 
@@ -223,46 +223,46 @@ def test_index_add():
         np.add.at(out, i, 2 * s)
         return out
 
-    check_op(lambda t, i, s: em.index_add(t, 0, i, s, alpha=2), reference, x, index, src)
-    y = em.zeros(2, 3)
-    y.index_add_(1, em.tensor([2, 2]), em.ones(2, 2))
+    check_op(lambda t, i, s: em.index_add(t, 0, i, s, alpha=2), reference, x, index, src, device=device)
+    y = em.zeros(2, 3, device=device)
+    y.index_add_(1, em.tensor([2, 2], device=device), em.ones(2, 2, device=device))
     assert y.tolist() == [[0, 0, 2], [0, 0, 2]]
 
 
 # ---------------------------------------------------------------- masked_fill
-def test_masked_fill():
+def test_masked_fill(device):
     x = rand(4, 5)
     mask = rand(5) > 0
-    check_op(lambda t, m: em.masked_fill(t, m, -2.0), lambda t, m: np.where(m, -2.0, t), x, mask)
+    check_op(lambda t, m: em.masked_fill(t, m, -2.0), lambda t, m: np.where(m, -2.0, t), x, mask, device=device)
     check_op(lambda t, m: t.masked_fill(m, 3), lambda t, m: np.where(m, 3.0, t), x,
-             rand(4, 1) > 0)
-    y = em.ones(2, 3)
-    y.masked_fill_(em.tensor([[True, False, True]]), 0.0)
+             rand(4, 1) > 0, device=device)
+    y = em.ones(2, 3, device=device)
+    y.masked_fill_(em.tensor([[True, False, True]], device=device), 0.0)
     assert y.tolist() == [[0, 1, 0], [0, 1, 0]]
 
 
 # ---------------------------------------------------------------- embedding / one_hot / pad
-def test_embedding_forward_and_padding_gradient():
+def test_embedding_forward_and_padding_gradient(device):
     weight = rand(7, 3)
     index = ints(7, 2, 5)
-    check_op(lambda i, w: F.embedding(i, w), lambda i, w: w[i], index, weight)
-    w = em.tensor(weight, requires_grad=True)
-    F.embedding(em.tensor([[1, 2, 2], [6, 1, 0]]), w, padding_idx=-1).sum().backward()
+    check_op(lambda i, w: F.embedding(i, w), lambda i, w: w[i], index, weight, device=device)
+    w = em.tensor(weight, requires_grad=True, device=device)
+    F.embedding(em.tensor([[1, 2, 2], [6, 1, 0]], device=device), w, padding_idx=-1).sum().backward()
     counts = np.bincount([1, 2, 2, 6, 1, 0], minlength=7).astype(float)
     counts[6] = 0.0
-    np.testing.assert_allclose(w.grad.numpy(), np.repeat(counts[:, None], 3, 1))
+    np.testing.assert_allclose(w.grad.cpu().numpy(), np.repeat(counts[:, None], 3, 1))
 
 
-def test_one_hot():
+def test_one_hot(device):
     labels = np.array([[0, 3], [2, 2]])
-    out = F.one_hot(em.tensor(labels))
+    out = F.one_hot(em.tensor(labels, device=device))
     assert out.dtype == em.int64 and out.shape == (2, 2, 4)
-    np.testing.assert_array_equal(out.numpy(), np.eye(4, dtype=np.int64)[labels])
-    assert F.one_hot(em.tensor([1]), num_classes=3).tolist() == [[0, 1, 0]]
+    np.testing.assert_array_equal(out.cpu().numpy(), np.eye(4, dtype=np.int64)[labels])
+    assert F.one_hot(em.tensor([1], device=device), num_classes=3).tolist() == [[0, 1, 0]]
 
 
 @pytest.mark.parametrize("pad", [(1, 2), (0, 0, 2, 1), (-1, 2, 1, -1), (2, 0, 0, 0, 1, 1)])
-def test_pad_constant(pad):
+def test_pad_constant(pad, device):
     x = rand(3, 4, 5)
     widths = [(0, 0)] * (3 - len(pad) // 2) + [
         (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))]
@@ -273,29 +273,29 @@ def test_pad_constant(pad):
         return np.pad(t[crop], [(max(b, 0), max(a, 0)) for b, a in widths],
                       constant_values=0.5)
 
-    check_op(lambda t: F.pad(t, pad, value=0.5), reference, x)
+    check_op(lambda t: F.pad(t, pad, value=0.5), reference, x, device=device)
 
 
 @pytest.mark.parametrize("mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"),
                                           ("circular", "wrap")])
-def test_pad_other_modes(mode, np_mode):
+def test_pad_other_modes(mode, np_mode, device):
     x = rand(2, 3, 5)
     check_op(lambda t: F.pad(t, (2, 1, 1, 2), mode=mode),
-             lambda t: np.pad(t, [(0, 0), (1, 2), (2, 1)], mode=np_mode), x)
+             lambda t: np.pad(t, [(0, 0), (1, 2), (2, 1)], mode=np_mode), x, device=device)
 
 
 # ---------------------------------------------------------------- against PyTorch
-def test_matches_torch():
+def test_matches_torch(device):
     torch = pytest.importorskip("torch")
     x = rand(4, 5, 6)
-    t, e = torch.tensor(x), em.tensor(x)
+    t, e = torch.tensor(x), em.tensor(x, device=device)
     idx = ints(5, 4, 3, 6)
     checks = [
         (e[[0, 3], :, [1, 2]], t[[0, 3], :, [1, 2]]),
         (e[1:, [0, 2]][..., None, ::3], t[1:, [0, 2]][..., None, ::3]),
         (e[0, :, [1, 2]], t[0, :, [1, 2]]),
-        (em.gather(e, 1, em.tensor(idx)), torch.gather(t, 1, torch.tensor(idx))),
-        (em.index_select(e, 2, em.tensor([5, 0, 0])),
+        (em.gather(e, 1, em.tensor(idx, device=device)), torch.gather(t, 1, torch.tensor(idx))),
+        (em.index_select(e, 2, em.tensor([5, 0, 0], device=device)),
          torch.index_select(t, 2, torch.tensor([5, 0, 0]))),
         (F.pad(e, (1, -2, 0, 3)), torch.nn.functional.pad(t, (1, -2, 0, 3))),
         (F.pad(e, (2, 2), mode="reflect"), torch.nn.functional.pad(t, (2, 2), mode="reflect")),
@@ -303,30 +303,30 @@ def test_matches_torch():
         (em.stack([e, e], 2), torch.stack([t, t], 2)),
     ]
     for ours, theirs in checks:
-        assert_close(ours, theirs.numpy(), 1e-12, 1e-12)
+        assert_close(ours, theirs.cpu().numpy(), 1e-12, 1e-12)
     src = rand(2, 5, 6)
-    ours = em.scatter_add(e, 0, em.tensor(idx[:2] % 4), em.tensor(src))
+    ours = em.scatter_add(e, 0, em.tensor(idx[:2] % 4, device=device), em.tensor(src, device=device))
     theirs = torch.scatter_add(t, 0, torch.tensor(idx[:2] % 4), torch.tensor(src))
-    assert_close(ours, theirs.numpy(), 1e-12, 1e-12)
+    assert_close(ours, theirs.cpu().numpy(), 1e-12, 1e-12)
     for a, b in zip(e.split([1, 3], 0), t.split([1, 3], 0)):
-        assert_close(a, b.numpy(), 0, 0)
+        assert_close(a, b.cpu().numpy(), 0, 0)
     labels = ints(4, 6)
-    expected = torch.nn.functional.one_hot(torch.tensor(labels)).numpy()
-    assert_close(F.one_hot(em.tensor(labels)), expected, 0, 0)
+    expected = torch.nn.functional.one_hot(torch.tensor(labels)).cpu().numpy()
+    assert_close(F.one_hot(em.tensor(labels, device=device)), expected, 0, 0)
 
 
-def test_gradients_match_torch():
+def test_gradients_match_torch(device):
     torch = pytest.importorskip("torch")
     x, w = rand(4, 5), rand(6, 3)
     idx = np.array([[0, 5, 5], [2, 0, 1]])
-    e, ew = em.tensor(x, requires_grad=True), em.tensor(w, requires_grad=True)
+    e, ew = em.tensor(x, requires_grad=True, device=device), em.tensor(w, requires_grad=True, device=device)
     t, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     (e[[0, 0, 3], 1:] * 2).sum().backward()
     (t[[0, 0, 3], 1:] * 2).sum().backward()
-    F.embedding(em.tensor(idx), ew, padding_idx=5).sum().backward()
+    F.embedding(em.tensor(idx, device=device), ew, padding_idx=5).sum().backward()
     torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=5).sum().backward()
-    assert_close(e.grad, t.grad.numpy(), 1e-12, 1e-12)
-    assert_close(ew.grad, tw.grad.numpy(), 1e-12, 1e-12)
+    assert_close(e.grad, t.grad.cpu().numpy(), 1e-12, 1e-12)
+    assert_close(ew.grad, tw.grad.cpu().numpy(), 1e-12, 1e-12)
 
 
 # ---------------------------------------------------------------- double backward
@@ -337,22 +337,22 @@ def _set_rows(t, v):
 
 
 @pytest.mark.parametrize("fn", [
-    lambda t, v: em.gather(t * t, 1, em.tensor([[0, 0], [2, 1], [1, 1]])),
-    lambda t, v: em.scatter_add(t * t, 0, em.tensor([[2, 0, 2]]), (v * v).reshape(1, 3)),
-    lambda t, v: em.scatter(t * t, 1, em.tensor([[1], [0], [2]]), v.reshape(3, 1) * v[0]),
-    lambda t, v: em.index_select(t * t, 0, em.tensor([2, 2, 0])),
-    lambda t, v: em.index_add(t * t, 1, em.tensor([1, 1, 0]), (v * v).expand(3, 3)),
-    lambda t, v: em.masked_fill(t * t, em.tensor([True, False, True]), 1.0),
+    lambda t, v: em.gather(t * t, 1, em.tensor([[0, 0], [2, 1], [1, 1]], device=t.device)),
+    lambda t, v: em.scatter_add(t * t, 0, em.tensor([[2, 0, 2]], device=t.device), (v * v).reshape(1, 3)),
+    lambda t, v: em.scatter(t * t, 1, em.tensor([[1], [0], [2]], device=t.device), v.reshape(3, 1) * v[0]),
+    lambda t, v: em.index_select(t * t, 0, em.tensor([2, 2, 0], device=t.device)),
+    lambda t, v: em.index_add(t * t, 1, em.tensor([1, 1, 0], device=t.device), (v * v).expand(3, 3)),
+    lambda t, v: em.masked_fill(t * t, em.tensor([True, False, True], device=t.device), 1.0),
     lambda t, v: (t * t)[[0, 2], 1:],
-    lambda t, v: (t * t)[em.tensor([[True, False, True]] * 3)],
+    lambda t, v: (t * t)[em.tensor([[True, False, True]] * 3, device=t.device)],
     _set_rows,
     lambda t, v: F.pad(t * t, (1, -1, 2, 0)),
     lambda t, v: em.cat([t * t, v.reshape(1, 3) * v], 0),
-    lambda t, v: F.embedding(em.tensor([2, 0, 2]), t * t, padding_idx=0),
+    lambda t, v: F.embedding(em.tensor([2, 0, 2], device=t.device), t * t, padding_idx=0),
 ])
-def test_double_backward(fn):
-    t = em.tensor(rand(3, 3), requires_grad=True)
-    v = em.tensor(rand(3), requires_grad=True)
+def test_double_backward(fn, device):
+    t = em.tensor(rand(3, 3), requires_grad=True, device=device)
+    v = em.tensor(rand(3), requires_grad=True, device=device)
     em.autograd.gradgradcheck(fn, (t, v))
 
 
@@ -406,3 +406,11 @@ def test_bad_inputs_raise_clear_errors():
     for exc, pattern, fn in cases:
         with pytest.raises(exc, match=pattern):
             fn()
+
+
+def test_index_on_another_device_names_the_op(cuda_device):
+    x = em.randn(4, 3, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="index_select"):
+        em.index_select(x, 0, em.tensor([0, 2]))
+    with pytest.raises((RuntimeError, ValueError), match="gather"):
+        em.gather(x, 1, em.tensor([[0], [1], [2], [0]]))

@@ -66,74 +66,74 @@ CLASS_SHAPES = [((7, 5), (7,)), ((3, 5, 4, 2), (3, 4, 2)), ((5,), ()), ((1, 1), 
 
 @pytest.mark.parametrize("shape,tshape", CLASS_SHAPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_matches_numpy(shape, tshape, reduction):
+def test_cross_entropy_matches_numpy(shape, tshape, reduction, device):
     c = shape[0] if len(shape) == 1 else shape[1]
     t = targets(tshape, c)
     w = rand(c, low=0.5, high=2.0)
-    check_op(lambda x: F.cross_entropy(x, em.tensor(t), reduction=reduction),
-             lambda x: np_cross_entropy(x, t, reduction=reduction), rand(*shape) * 3)
-    check_op(lambda x: F.cross_entropy(x, em.tensor(t), em.tensor(w, dtype=x.dtype),
+    check_op(lambda x: F.cross_entropy(x, em.tensor(t, device=device), reduction=reduction),
+             lambda x: np_cross_entropy(x, t, reduction=reduction), rand(*shape) * 3, device=device)
+    check_op(lambda x: F.cross_entropy(x, em.tensor(t, device=device), em.tensor(w, dtype=x.dtype, device=device),
                                        reduction=reduction, label_smoothing=0.2),
              lambda x: np_cross_entropy(x, t, w, reduction=reduction, smoothing=0.2),
-             rand(*shape) * 3)
+             rand(*shape) * 3, device=device)
 
 
-def test_cross_entropy_is_stable_for_huge_logits():
-    x = em.tensor([[1e4, 0.0, -1e4], [-1e30, 1e30, 0.0]])
-    loss = F.cross_entropy(x, em.tensor([0, 0]), reduction="none").numpy()
+def test_cross_entropy_is_stable_for_huge_logits(device):
+    x = em.tensor([[1e4, 0.0, -1e4], [-1e30, 1e30, 0.0]], device=device)
+    loss = F.cross_entropy(x, em.tensor([0, 0], device=device), reduction="none").cpu().numpy()
     np.testing.assert_allclose(loss, [0.0, 2e30], rtol=1e-6)
 
 
-def test_cross_entropy_probability_targets():
+def test_cross_entropy_probability_targets(device):
     p = rng.uniform(0, 1, size=(6, 4))
 
     def ref(x):
         return np.array((-(p * np_log_softmax(x, 1)).sum(axis=1)).mean())
 
-    check_op(lambda x: F.cross_entropy(x, em.tensor(p, dtype=x.dtype)), ref, rand(6, 4))
+    check_op(lambda x: F.cross_entropy(x, em.tensor(p, dtype=x.dtype, device=device)), ref, rand(6, 4), device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
-def test_cross_entropy_matches_torch(reduction, smoothing):
+def test_cross_entropy_matches_torch(reduction, smoothing, device):
     torch = pytest.importorskip("torch")
     for shape, tshape in CLASS_SHAPES:
         c = shape[0] if len(shape) == 1 else shape[1]
         x, t, w = rand(*shape), targets(tshape, c), rand(c, low=0.5, high=2.0)
         for weight in (None, w):
-            ex, tx = em.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-            eo = F.cross_entropy(ex, em.tensor(t), None if weight is None else em.tensor(w),
+            ex, tx = em.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+            eo = F.cross_entropy(ex, em.tensor(t, device=device), None if weight is None else em.tensor(w, device=device),
                                  reduction=reduction, label_smoothing=smoothing)
             to = torch.nn.functional.cross_entropy(
                 tx, torch.tensor(t), None if weight is None else torch.tensor(w),
                 reduction=reduction, label_smoothing=smoothing)
-            np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+            np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
             g = rand(*to.shape)
-            (eo * em.tensor(g)).sum().backward()
+            (eo * em.tensor(g, device=device)).sum().backward()
             (to * torch.tensor(g)).sum().backward()
-            np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+            np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), atol=1e-12)
         p = rng.uniform(0, 1, size=shape)
-        ex, tx = em.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        eo = F.cross_entropy(ex, em.tensor(p), reduction=reduction, label_smoothing=smoothing)
+        ex, tx = em.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+        eo = F.cross_entropy(ex, em.tensor(p, device=device), reduction=reduction, label_smoothing=smoothing)
         to = torch.nn.functional.cross_entropy(tx, torch.tensor(p), reduction=reduction,
                                                label_smoothing=smoothing)
-        np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (4,)])
-def test_cross_entropy_probability_target_gradients(reduction, shape):
+def test_cross_entropy_probability_target_gradients(reduction, shape, device):
     c = shape[0] if len(shape) == 1 else shape[1]
     w = rand(c, low=0.5, high=2.0)
-    inputs = (em.tensor(rand(*shape), requires_grad=True),
-              em.tensor(rng.uniform(0, 1, size=shape), requires_grad=True))
+    inputs = (em.tensor(rand(*shape), requires_grad=True, device=device),
+              em.tensor(rng.uniform(0, 1, size=shape), requires_grad=True, device=device))
     em.autograd.gradcheck(
-        lambda x, p: F.cross_entropy(x, p, em.tensor(w), reduction=reduction,
+        lambda x, p: F.cross_entropy(x, p, em.tensor(w, device=device), reduction=reduction,
                                      label_smoothing=0.1), inputs)
 
 
-def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
-    loss = F.cross_entropy(em.randn(3, 4), em.tensor([-100, -100, -100]))
+def test_cross_entropy_all_ignored_mean_is_nan_like_torch(device):
+    loss = F.cross_entropy(em.randn(3, 4, device=device), em.tensor([-100, -100, -100], device=device))
     assert np.isnan(loss.item())
 
 
@@ -163,31 +163,31 @@ def test_cross_entropy_bad_inputs():
 
 @pytest.mark.parametrize("shape,tshape", CLASS_SHAPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_nll_loss_matches_numpy(shape, tshape, reduction):
+def test_nll_loss_matches_numpy(shape, tshape, reduction, device):
     c = shape[0] if len(shape) == 1 else shape[1]
     t = targets(tshape, c)
     w = rand(c, low=0.5, high=2.0)
-    check_op(lambda x: F.nll_loss(x, em.tensor(t), em.tensor(w, dtype=x.dtype),
+    check_op(lambda x: F.nll_loss(x, em.tensor(t, device=device), em.tensor(w, dtype=x.dtype, device=device),
                                   reduction=reduction),
-             lambda x: np_nll(x, t, w, reduction=reduction), rand(*shape))
+             lambda x: np_nll(x, t, w, reduction=reduction), rand(*shape), device=device)
     t = targets(tshape, c, ignore=False)
-    check_op(lambda x: F.nll_loss(x, em.tensor(t), ignore_index=0, reduction=reduction),
-             lambda x: np_nll(x, t, ignore_index=0, reduction=reduction), rand(*shape))
+    check_op(lambda x: F.nll_loss(x, em.tensor(t, device=device), ignore_index=0, reduction=reduction),
+             lambda x: np_nll(x, t, ignore_index=0, reduction=reduction), rand(*shape), device=device)
 
 
-def test_nll_loss_matches_torch():
+def test_nll_loss_matches_torch(device):
     torch = pytest.importorskip("torch")
     x, t, w = rand(9, 4, 3), targets((9, 3), 4), rand(4, low=0.5, high=2.0)
     for reduction in REDUCTIONS:
-        ex, tx = em.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        eo = F.nll_loss(ex, em.tensor(t), em.tensor(w), reduction=reduction)
+        ex, tx = em.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+        eo = F.nll_loss(ex, em.tensor(t, device=device), em.tensor(w, device=device), reduction=reduction)
         to = torch.nn.functional.nll_loss(tx, torch.tensor(t), torch.tensor(w),
                                           reduction=reduction)
-        np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
         g = rand(*to.shape)
-        (eo * em.tensor(g)).sum().backward()
+        (eo * em.tensor(g, device=device)).sum().backward()
         (to * torch.tensor(g)).sum().backward()
-        np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), atol=1e-12)
 
 
 def test_nll_loss_bad_inputs():
@@ -227,60 +227,60 @@ PAIRS = [((7,), (7,)), ((3, 1), (1, 4)), ((2, 5, 3), (3,)), ((1,), (6, 1)), ((0,
 
 @pytest.mark.parametrize("xs,ts", PAIRS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_regression_losses_match_numpy(xs, ts, reduction):
+def test_regression_losses_match_numpy(xs, ts, reduction, device):
     x, t = rand(*xs), rand(*ts)
     check_op(lambda a, b: F.mse_loss(a, b, reduction=reduction),
-             lambda a, b: np_reduce((a - b) ** 2, reduction), x, t)
+             lambda a, b: np_reduce((a - b) ** 2, reduction), x, t, device=device)
     check_op(lambda a, b: F.l1_loss(a, b, reduction=reduction),
-             lambda a, b: np_reduce(np.abs(a - b), reduction), x, t)
+             lambda a, b: np_reduce(np.abs(a - b), reduction), x, t, device=device)
     for beta in (1.0, 0.3):
         check_op(lambda a, b, beta=beta: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
-                 lambda a, b, beta=beta: np_reduce(np_smooth_l1(a, b, beta), reduction), x, t)
+                 lambda a, b, beta=beta: np_reduce(np_smooth_l1(a, b, beta), reduction), x, t, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_binary_cross_entropies_match_numpy(reduction):
+def test_binary_cross_entropies_match_numpy(reduction, device):
     x, t, w = rand(5, 3, low=0.05, high=0.95), rand(5, 3, low=0, high=1), rand(3, low=0.5)
     check_op(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
-             lambda a, b: np_reduce(np_bce(a, b), reduction), x, t)
+             lambda a, b: np_reduce(np_bce(a, b), reduction), x, t, device=device)
     check_op(lambda a, b, c: F.binary_cross_entropy(a, b, c, reduction=reduction),
-             lambda a, b, c: np_reduce(np_bce(a, b, c), reduction), x, t, w)
+             lambda a, b, c: np_reduce(np_bce(a, b, c), reduction), x, t, w, device=device)
     logits, pw = rand(5, 3) * 4, rand(3, low=0.5, high=3)
     check_op(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction),
-             lambda a, b: np_reduce(np_bce_logits(a, b), reduction), logits, t)
+             lambda a, b: np_reduce(np_bce_logits(a, b), reduction), logits, t, device=device)
 
     def with_pos_weight(a, b, c):
-        return F.binary_cross_entropy_with_logits(a, b, c, reduction, em.tensor(pw, dtype=a.dtype))
+        return F.binary_cross_entropy_with_logits(a, b, c, reduction, em.tensor(pw, dtype=a.dtype, device=device))
 
     check_op(with_pos_weight, lambda a, b, c: np_reduce(np_bce_logits(a, b, c, pw), reduction),
-             logits, t, w)
+             logits, t, w, device=device)
 
 
-def test_binary_cross_entropy_with_logits_is_stable_and_bce_clamps():
-    x = em.tensor([1000.0, -1000.0, 0.0])
-    t = em.tensor([0.0, 1.0, 1.0])
-    out = F.binary_cross_entropy_with_logits(x, t, reduction="none").numpy()
+def test_binary_cross_entropy_with_logits_is_stable_and_bce_clamps(device):
+    x = em.tensor([1000.0, -1000.0, 0.0], device=device)
+    t = em.tensor([0.0, 1.0, 1.0], device=device)
+    out = F.binary_cross_entropy_with_logits(x, t, reduction="none").cpu().numpy()
     np.testing.assert_allclose(out, [1000.0, 1000.0, np.log(2)], rtol=1e-6)
-    out = F.binary_cross_entropy(em.tensor([0.0, 1.0]), em.tensor([1.0, 0.0]), reduction="none")
-    np.testing.assert_allclose(out.numpy(), [100.0, 100.0])
+    out = F.binary_cross_entropy(em.tensor([0.0, 1.0], device=device), em.tensor([1.0, 0.0], device=device), reduction="none")
+    np.testing.assert_allclose(out.cpu().numpy(), [100.0, 100.0])
 
 
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss",
                                   "binary_cross_entropy", "binary_cross_entropy_with_logits"])
-def test_pointwise_losses_match_torch(name):
+def test_pointwise_losses_match_torch(name, device):
     torch = pytest.importorskip("torch")
     x, t = rand(4, 7, low=0.02, high=0.98), rand(4, 7, low=0, high=1)
     for reduction in REDUCTIONS:
-        ex, et = em.tensor(x, requires_grad=True), em.tensor(t, requires_grad=True)
+        ex, et = em.tensor(x, requires_grad=True, device=device), em.tensor(t, requires_grad=True, device=device)
         tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
         eo = getattr(F, name)(ex, et, reduction=reduction)
         to = getattr(torch.nn.functional, name)(tx, tt, reduction=reduction)
-        np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
         g = rand(*to.shape)
-        (eo * em.tensor(g)).sum().backward()
+        (eo * em.tensor(g, device=device)).sum().backward()
         (to * torch.tensor(g)).sum().backward()
-        np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-12)
-        np.testing.assert_allclose(et.grad.numpy(), tt.grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), atol=1e-12)
+        np.testing.assert_allclose(et.grad.cpu().numpy(), tt.grad.cpu().numpy(), atol=1e-12)
 
 
 def test_pointwise_losses_bad_inputs():
@@ -302,3 +302,9 @@ def test_pointwise_losses_bad_inputs():
         F.mse_loss(x, x, reduction="mean ")
     with pytest.raises(TypeError, match="mse_loss: expected a floating-point input"):
         F.mse_loss(em.zeros(3, dtype=em.int64), em.zeros(3, dtype=em.int64))
+
+
+def test_cross_entropy_target_on_another_device_names_the_op(cuda_device):
+    logits = em.randn(3, 5, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="cross_entropy|nll_loss"):
+        F.cross_entropy(logits, em.tensor([0, 4, 2]))

@@ -96,6 +96,31 @@ def test_to_dtype_keeps_parameter_identity():
     assert net(em.randn(2, 4, dtype=em.float64)).dtype == em.float64
 
 
+def test_to_device_keeps_parameter_identity_and_moves_buffers(device):
+    net = Net()
+    weight = net.a.weight
+    before = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    assert net.to(device) is net
+    assert net.a.weight is weight and net.b.weight.requires_grad
+    assert str(net.a.weight.device).startswith(device) and str(net.a.calls.device).startswith(device)
+    assert str(net.a.scratch.device).startswith(device)
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v.cpu().numpy(), before[k], err_msg=k)
+    out = net(em.randn(2, 4).to(device))
+    assert str(out.device).startswith(device)
+    out.sum().backward()
+    assert str(weight.grad.device).startswith(device)
+    assert net.a.calls.cpu().item() == 1.0
+    net.to("cpu")
+    assert str(net.a.weight.device) == "cpu" and net.a.weight is weight
+
+
+def test_to_device_and_dtype_together(device):
+    net = Net().to(device, em.float64)
+    assert net.a.weight.dtype == em.float64 and str(net.a.weight.device).startswith(device)
+    assert net(em.randn(2, 4, dtype=em.float64, device=device)).dtype == em.float64
+
+
 def test_forward_hooks_and_backward_hooks():
     net = Net()
     calls = []

@@ -51,53 +51,53 @@ def np_group_norm(x, groups, weight=None, bias=None, eps=1e-5):
 # ---------------------------------------------------------------- batch_norm
 
 @pytest.mark.parametrize("shape", [(2, 3), (3, 4, 5), (2, 3, 1, 7), (1, 5, 13), (7, 1)])
-def test_batch_norm_training_matches_numpy(shape):
+def test_batch_norm_training_matches_numpy(shape, device):
     c = shape[1]
     check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-             np_batch_norm_train, rand(*shape), rand(c), rand(c))
+             np_batch_norm_train, rand(*shape), rand(c), rand(c), device=device)
     check_op(lambda x: F.batch_norm(x, None, None, training=True),
-             np_batch_norm_train, rand(*shape))
+             np_batch_norm_train, rand(*shape), device=device)
 
 
 @pytest.mark.parametrize("shape", [(1, 3), (3, 4, 5), (2, 3, 1, 7), (0, 4, 3)])
-def test_batch_norm_eval_matches_numpy(shape):
+def test_batch_norm_eval_matches_numpy(shape, device):
     c = shape[1]
     mean, var = rand(c), rand(c, low=0.5, high=2.0)
 
     def fn(x, w, b):
-        return F.batch_norm(x, em.tensor(mean, dtype=x.dtype), em.tensor(var, dtype=x.dtype), w,
+        return F.batch_norm(x, em.tensor(mean, dtype=x.dtype, device=device), em.tensor(var, dtype=x.dtype, device=device), w,
                             b, training=False)
 
     check_op(fn, lambda x, w, b: np_batch_norm(x, mean, var, w, b), rand(*shape), rand(c),
-             rand(c))
+             rand(c), device=device)
 
 
-def test_batch_norm_updates_running_stats_like_torch():
+def test_batch_norm_updates_running_stats_like_torch(device):
     torch = pytest.importorskip("torch")
     x = rand(6, 3, 5, 2)
     w, b = rand(3), rand(3)
     rm, rv = rand(3), rand(3, low=0.5, high=2.0)
-    e_rm, e_rv = em.tensor(rm), em.tensor(rv)
+    e_rm, e_rv = em.tensor(rm, device=device), em.tensor(rv, device=device)
     t_rm, t_rv = torch.tensor(rm), torch.tensor(rv)
-    ex, ew, eb = (em.tensor(a, requires_grad=True) for a in (x, w, b))
+    ex, ew, eb = (em.tensor(a, requires_grad=True, device=device) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     for training in (True, False):
         eo = F.batch_norm(ex, e_rm, e_rv, ew, eb, training=training, momentum=0.3, eps=1e-3)
         to = torch.nn.functional.batch_norm(tx, t_rm, t_rv, tw, tb, training=training,
                                             momentum=0.3, eps=1e-3)
-        np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
-        np.testing.assert_allclose(e_rm.numpy(), t_rm.numpy(), atol=1e-12)
-        np.testing.assert_allclose(e_rv.numpy(), t_rv.numpy(), atol=1e-12)
+        np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
+        np.testing.assert_allclose(e_rm.cpu().numpy(), t_rm.cpu().numpy(), atol=1e-12)
+        np.testing.assert_allclose(e_rv.cpu().numpy(), t_rv.cpu().numpy(), atol=1e-12)
         g = rand(*x.shape)
-        (eo * em.tensor(g)).sum().backward()
+        (eo * em.tensor(g, device=device)).sum().backward()
         (to * torch.tensor(g)).sum().backward()
         for e, t in ((ex, tx), (ew, tw), (eb, tb)):
-            np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), atol=1e-10)
+            np.testing.assert_allclose(e.grad.cpu().numpy(), t.grad.cpu().numpy(), atol=1e-10)
 
 
-def test_batch_norm_float32_is_accurate_with_a_large_offset():
+def test_batch_norm_float32_is_accurate_with_a_large_offset(device):
     x = (rand(64, 2, 129) * 1e-2 + 1e4).astype(np.float32)
-    out = F.batch_norm(em.tensor(x), None, None, training=True, eps=0.0).numpy()
+    out = F.batch_norm(em.tensor(x, device=device), None, None, training=True, eps=0.0).cpu().numpy()
     ref = np_batch_norm_train(x.astype(np.float64), eps=0.0)
     np.testing.assert_allclose(out, ref, atol=2e-2)
 
@@ -122,27 +122,27 @@ def test_batch_norm_bad_inputs():
 
 @pytest.mark.parametrize("shape,k", [((7,), 1), ((3, 5, 4), 1), ((3, 5, 4), 2), ((2, 1, 33), 1),
                                      ((0, 5), 1), ((4, 1), 1)])
-def test_layer_norm_matches_numpy(shape, k):
+def test_layer_norm_matches_numpy(shape, k, device):
     ns = list(shape[len(shape) - k:])
     check_op(lambda x, w, b: F.layer_norm(x, ns, w, b), lambda x, w, b: np_layer_norm(x, k, w, b),
-             rand(*shape), rand(*ns), rand(*ns))
+             rand(*shape), rand(*ns), rand(*ns), device=device)
     check_op(lambda x: em.layer_norm(x, ns, eps=1e-3),
-             lambda x: np_layer_norm(x, k, eps=1e-3), rand(*shape))
+             lambda x: np_layer_norm(x, k, eps=1e-3), rand(*shape), device=device)
 
 
-def test_layer_norm_matches_torch():
+def test_layer_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     x, w, b = rand(4, 7, 6), rand(7, 6), rand(7, 6)
-    ex, ew, eb = (em.tensor(a, requires_grad=True) for a in (x, w, b))
+    ex, ew, eb = (em.tensor(a, requires_grad=True, device=device) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     eo = F.layer_norm(ex, (7, 6), ew, eb)
     to = torch.nn.functional.layer_norm(tx, (7, 6), tw, tb)
-    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
     g = rand(*x.shape)
-    (eo * em.tensor(g)).sum().backward()
+    (eo * em.tensor(g, device=device)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
     for e, t in ((ex, tx), (ew, tw), (eb, tb)):
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(e.grad.cpu().numpy(), t.grad.cpu().numpy(), atol=1e-10)
 
 
 def test_layer_norm_bad_inputs():
@@ -161,27 +161,27 @@ def test_layer_norm_bad_inputs():
 
 @pytest.mark.parametrize("shape,groups", [((2, 6, 5), 3), ((2, 6, 5), 1), ((3, 6, 2, 3), 6),
                                           ((1, 4), 2), ((5, 3, 7), 3)])
-def test_group_norm_matches_numpy(shape, groups):
+def test_group_norm_matches_numpy(shape, groups, device):
     c = shape[1]
     check_op(lambda x, w, b: F.group_norm(x, groups, w, b),
-             lambda x, w, b: np_group_norm(x, groups, w, b), rand(*shape), rand(c), rand(c))
+             lambda x, w, b: np_group_norm(x, groups, w, b), rand(*shape), rand(c), rand(c), device=device)
     check_op(lambda x: em.group_norm(x, groups), lambda x: np_group_norm(x, groups),
-             rand(*shape))
+             rand(*shape), device=device)
 
 
-def test_group_norm_matches_torch():
+def test_group_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     x, w, b = rand(3, 8, 5, 2), rand(8), rand(8)
-    ex, ew, eb = (em.tensor(a, requires_grad=True) for a in (x, w, b))
+    ex, ew, eb = (em.tensor(a, requires_grad=True, device=device) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     eo = F.group_norm(ex, 4, ew, eb)
     to = torch.nn.functional.group_norm(tx, 4, tw, tb)
-    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), atol=1e-12)
     g = rand(*x.shape)
-    (eo * em.tensor(g)).sum().backward()
+    (eo * em.tensor(g, device=device)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
     for e, t in ((ex, tx), (ew, tw), (eb, tb)):
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(e.grad.cpu().numpy(), t.grad.cpu().numpy(), atol=1e-10)
 
 
 def test_group_norm_bad_inputs():
@@ -199,48 +199,48 @@ def test_group_norm_bad_inputs():
 
 # ---------------------------------------------------------------- dropout
 
-def test_dropout_same_seed_same_mask_and_scaling():
+def test_dropout_same_seed_same_mask_and_scaling(device):
     em.manual_seed(7)
-    a = F.dropout(em.ones(4099), 0.3)
+    a = F.dropout(em.ones(4099, device=device), 0.3)
     em.manual_seed(7)
-    b = F.dropout(em.ones(4099), 0.3)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
-    kept = a.numpy()[a.numpy() != 0]
+    b = F.dropout(em.ones(4099, device=device), 0.3)
+    np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
+    kept = a.cpu().numpy()[a.cpu().numpy() != 0]
     np.testing.assert_allclose(kept, np.full(kept.shape, 1 / 0.7), rtol=1e-6)
-    assert abs((a.numpy() == 0).mean() - 0.3) < 0.05
+    assert abs((a.cpu().numpy() == 0).mean() - 0.3) < 0.05
 
 
-def test_dropout_identity_cases_and_p_one():
-    x = em.randn(3, 5)
+def test_dropout_identity_cases_and_p_one(device):
+    x = em.randn(3, 5, device=device)
     assert F.dropout(x, 0.5, training=False) is x
-    np.testing.assert_array_equal(F.dropout(x, 0.0).numpy(), x.numpy())
-    np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), np.zeros((3, 5), np.float32))
-    assert F.dropout(em.randn(0, 4), 0.5).shape == (0, 4)
+    np.testing.assert_array_equal(F.dropout(x, 0.0).cpu().numpy(), x.cpu().numpy())
+    np.testing.assert_array_equal(F.dropout(x, 1.0).cpu().numpy(), np.zeros((3, 5), np.float32))
+    assert F.dropout(em.randn(0, 4, device=device), 0.5).shape == (0, 4)
 
 
-def test_dropout_gradient_is_the_mask():
-    x = em.randn(7, 33, dtype=em.float64, requires_grad=True)
+def test_dropout_gradient_is_the_mask(device):
+    x = em.randn(7, 33, dtype=em.float64, requires_grad=True, device=device)
     out = F.dropout(x, 0.4)
     out.sum().backward()
-    mask = out.detach().numpy() / x.detach().numpy()
-    np.testing.assert_allclose(x.grad.numpy(), mask, rtol=1e-12)
+    mask = out.detach().cpu().numpy() / x.detach().cpu().numpy()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), mask, rtol=1e-12)
 
 
-def test_dropout_inplace_and_strided():
-    x = em.ones(4, 6)
+def test_dropout_inplace_and_strided(device):
+    x = em.ones(4, 6, device=device)
     view = x.t()
     out = em.dropout(view, 0.5, inplace=True)
     assert out is view
-    vals = set(np.unique(x.numpy()))
+    vals = set(np.unique(x.cpu().numpy()))
     assert vals <= {0.0, 2.0}
-    y = em.ones(5, 8).transpose(0, 1)
-    assert set(np.unique(y.dropout(0.5).numpy())) <= {0.0, 2.0}
+    y = em.ones(5, 8, device=device).transpose(0, 1)
+    assert set(np.unique(y.dropout(0.5).cpu().numpy())) <= {0.0, 2.0}
 
 
-def test_dropout_statistics_match_torch():
+def test_dropout_statistics_match_torch(device):
     torch = pytest.importorskip("torch")
-    x = em.ones(20000)
-    ours = (F.dropout(x, 0.25).numpy() == 0).mean()
+    x = em.ones(20000, device=device)
+    ours = (F.dropout(x, 0.25).cpu().numpy() == 0).mean()
     theirs = (torch.nn.functional.dropout(torch.ones(20000), 0.25) == 0).float().mean().item()
     assert abs(ours - theirs) < 0.03
 
@@ -253,3 +253,9 @@ def test_dropout_bad_inputs():
         F.dropout(x, -0.1, training=False)
     with pytest.raises(TypeError, match="dropout: expected a floating-point input"):
         F.dropout(em.zeros(3, dtype=em.int64), 0.5)
+
+
+def test_layer_norm_weight_on_another_device_names_the_op(cuda_device):
+    x = em.randn(2, 4, device=cuda_device)
+    with pytest.raises((RuntimeError, ValueError), match="layer_norm"):
+        F.layer_norm(x, (4,), em.ones(4), em.zeros(4))

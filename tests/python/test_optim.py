@@ -21,27 +21,28 @@ def _loss(lib, w, b, x, y):
     return (out * out).mean() + (w * w * w).sum() * 0.01
 
 
-def ember_params(dtype=em.float64):
-    w = em.tensor(W0, dtype=dtype, requires_grad=True)
-    b = em.tensor(B0, dtype=dtype, requires_grad=True)
+def ember_params(dtype=em.float64, device="cpu"):
+    w = em.tensor(W0, dtype=dtype, requires_grad=True, device=device)
+    b = em.tensor(B0, dtype=dtype, requires_grad=True, device=device)
     return w, b
 
 
 def ember_step(opt, w, b, dtype=em.float64):
     opt.zero_grad()
-    loss = _loss(em, w, b, em.tensor(X, dtype=dtype), em.tensor(Y, dtype=dtype))
+    loss = _loss(em, w, b, em.tensor(X, dtype=dtype, device=w.device),
+                 em.tensor(Y, dtype=dtype, device=w.device))
     loss.backward()
     opt.step()
 
 
-def ember_trajectory(cls, kwargs, steps=STEPS, dtype=em.float64, groups=None):
-    w, b = ember_params(dtype)
+def ember_trajectory(cls, kwargs, steps=STEPS, dtype=em.float64, groups=None, device="cpu"):
+    w, b = ember_params(dtype, device)
     params = groups(w, b) if groups else [w, b]
     opt = cls(params, **kwargs)
     out = []
     for _ in range(steps):
         ember_step(opt, w, b, dtype)
-        out.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
+        out.append((w.detach().cpu().numpy().copy(), b.detach().cpu().numpy().copy()))
     return out
 
 
@@ -95,45 +96,45 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
-def test_trajectory_matches_pytorch(name, kwargs):
+def test_trajectory_matches_pytorch(name, kwargs, device):
     torch = pytest.importorskip("torch")
-    ours = ember_trajectory(getattr(em.optim, name), kwargs)
+    ours = ember_trajectory(getattr(em.optim, name), kwargs, device=device)
     assert_same_trajectory(ours, torch_trajectory(torch, name, kwargs))
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
-def test_float32_trajectory_matches_pytorch(name):
+def test_float32_trajectory_matches_pytorch(name, device):
     torch = pytest.importorskip("torch")
     kwargs = {"lr": 0.01, "momentum": 0.9} if name in ("SGD", "RMSprop") else {"lr": 0.01}
-    ours = ember_trajectory(getattr(em.optim, name), kwargs, dtype=em.float32)
+    ours = ember_trajectory(getattr(em.optim, name), kwargs, dtype=em.float32, device=device)
     theirs = torch_trajectory(torch, name, kwargs, dtype="float32")
     assert_same_trajectory(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
-def test_trajectory_without_pytorch_decreases_loss():
-    w, b = ember_params()
+def test_trajectory_without_pytorch_decreases_loss(device):
+    w, b = ember_params(device=device)
     opt = em.optim.Adam([w, b], lr=0.05)
-    x, y = em.tensor(X, dtype=em.float64), em.tensor(Y, dtype=em.float64)
+    x, y = em.tensor(X, dtype=em.float64, device=device), em.tensor(Y, dtype=em.float64, device=device)
     first = _loss(em, w, b, x, y).item()
     for _ in range(STEPS):
         ember_step(opt, w, b)
     assert _loss(em, w, b, x, y).item() < first
 
 
-def test_per_group_options_match_pytorch():
+def test_per_group_options_match_pytorch(device):
     torch = pytest.importorskip("torch")
 
     def groups(w, b):
         return [{"params": [w], "lr": 0.02, "momentum": 0.5}, {"params": [b]}]
 
     kwargs = {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}
-    ours = ember_trajectory(em.optim.SGD, kwargs, groups=groups)
+    ours = ember_trajectory(em.optim.SGD, kwargs, groups=groups, device=device)
     assert_same_trajectory(ours, torch_trajectory(torch, "SGD", kwargs, groups=groups))
 
     def adam_groups(w, b):
         return [{"params": [w], "betas": (0.5, 0.9), "amsgrad": True}, {"params": [b]}]
 
-    ours = ember_trajectory(em.optim.Adam, {"lr": 0.05}, groups=adam_groups)
+    ours = ember_trajectory(em.optim.Adam, {"lr": 0.05}, groups=adam_groups, device=device)
     theirs = torch_trajectory(torch, "Adam", {"lr": 0.05}, groups=adam_groups)
     assert_same_trajectory(ours, theirs)
 
@@ -153,29 +154,29 @@ def test_groups_take_defaults():
     ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.9}),
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.01}),
 ])
-def test_state_dict_round_trip_continues_the_trajectory(name, kwargs):
+def test_state_dict_round_trip_continues_the_trajectory(name, kwargs, device):
     cls = getattr(em.optim, name)
-    straight = ember_trajectory(cls, kwargs, steps=20)
+    straight = ember_trajectory(cls, kwargs, steps=20, device=device)
 
-    w, b = ember_params()
+    w, b = ember_params(device=device)
     opt = cls([w, b], **kwargs)
     for _ in range(10):
         ember_step(opt, w, b)
     saved = copy.deepcopy(opt.state_dict())
-    w2 = em.tensor(w.detach().numpy(), dtype=em.float64, requires_grad=True)
-    b2 = em.tensor(b.detach().numpy(), dtype=em.float64, requires_grad=True)
+    w2 = em.tensor(w.detach().cpu().numpy(), dtype=em.float64, requires_grad=True, device=device)
+    b2 = em.tensor(b.detach().cpu().numpy(), dtype=em.float64, requires_grad=True, device=device)
     del opt, w, b
     resumed = cls([w2, b2], lr=123.0)
     resumed.load_state_dict(saved)
     assert resumed.param_groups[0]["lr"] == kwargs["lr"]
     for i in range(10):
         ember_step(resumed, w2, b2)
-        np.testing.assert_allclose(w2.detach().numpy(), straight[10 + i][0], rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(b2.detach().numpy(), straight[10 + i][1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w2.detach().cpu().numpy(), straight[10 + i][0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b2.detach().cpu().numpy(), straight[10 + i][1], rtol=1e-12, atol=1e-14)
 
 
-def test_state_dict_layout_and_load_copies():
-    w, b = ember_params()
+def test_state_dict_layout_and_load_copies(device):
+    w, b = ember_params(device=device)
     opt = em.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
     ember_step(opt, w, b)
     sd = opt.state_dict()
@@ -186,14 +187,14 @@ def test_state_dict_layout_and_load_copies():
     assert sd["state"][0]["step"] == 1
     other = em.optim.Adam([{"params": [w]}, {"params": [b]}], lr=0.1)
     other.load_state_dict(sd)
-    before = sd["state"][0]["exp_avg"].numpy().copy()
+    before = sd["state"][0]["exp_avg"].cpu().numpy().copy()
     ember_step(other, w, b)
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].numpy(), before)
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].cpu().numpy(), before)
 
 
-def test_state_dict_loads_into_pytorch_compatible_layout():
+def test_state_dict_loads_into_pytorch_compatible_layout(device):
     torch = pytest.importorskip("torch")
-    w, b = ember_params()
+    w, b = ember_params(device=device)
     opt = em.optim.SGD([w, b], lr=0.1, momentum=0.9)
     ember_step(opt, w, b)
     ours = opt.state_dict()
@@ -207,8 +208,8 @@ def test_state_dict_loads_into_pytorch_compatible_layout():
     assert [g["params"] for g in ours["param_groups"]] == \
         [g["params"] for g in theirs["param_groups"]]
     assert set(ours["state"]) == set(theirs["state"])
-    np.testing.assert_allclose(ours["state"][0]["momentum_buffer"].numpy(),
-                               theirs["state"][0]["momentum_buffer"].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours["state"][0]["momentum_buffer"].cpu().numpy(),
+                               theirs["state"][0]["momentum_buffer"].cpu().numpy(), rtol=1e-12)
 
 
 def test_load_state_dict_rejects_mismatched_groups():
@@ -224,21 +225,21 @@ def test_load_state_dict_rejects_mismatched_groups():
         opt.load_state_dict({"state": {}})
 
 
-def test_zero_grad():
-    w, b = ember_params()
+def test_zero_grad(device):
+    w, b = ember_params(device=device)
     opt = em.optim.SGD([w, b], lr=0.1)
     ember_step(opt, w, b)
     opt.zero_grad(set_to_none=False)
-    assert w.grad is not None and not w.grad.numpy().any()
+    assert w.grad is not None and not w.grad.cpu().numpy().any()
     opt.zero_grad()
     assert w.grad is None and b.grad is None
 
 
-def test_step_with_closure_returns_loss_and_skips_params_without_grad():
-    w, b = ember_params()
-    frozen = em.tensor([1.0, 2.0], dtype=em.float64, requires_grad=True)
+def test_step_with_closure_returns_loss_and_skips_params_without_grad(device):
+    w, b = ember_params(device=device)
+    frozen = em.tensor([1.0, 2.0], dtype=em.float64, requires_grad=True, device=device)
     opt = em.optim.Adam([w, b, frozen], lr=0.1)
-    x, y = em.tensor(X, dtype=em.float64), em.tensor(Y, dtype=em.float64)
+    x, y = em.tensor(X, dtype=em.float64, device=device), em.tensor(Y, dtype=em.float64, device=device)
 
     def closure():
         opt.zero_grad()
@@ -248,7 +249,7 @@ def test_step_with_closure_returns_loss_and_skips_params_without_grad():
 
     loss = opt.step(closure)
     assert isinstance(loss, em.Tensor)
-    np.testing.assert_array_equal(frozen.detach().numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(frozen.detach().cpu().numpy(), [1.0, 2.0])
     assert frozen not in opt.state
 
 
@@ -262,12 +263,12 @@ def test_step_records_no_graph_and_bumps_versions():
     assert opt.state[w]["momentum_buffer"].grad_fn is None
 
 
-def test_updates_through_non_contiguous_gradients():
-    w = em.tensor(W0, dtype=em.float64, requires_grad=True)
-    w.grad = em.tensor(W0.T.copy(), dtype=em.float64).t()
+def test_updates_through_non_contiguous_gradients(device):
+    w = em.tensor(W0, dtype=em.float64, requires_grad=True, device=device)
+    w.grad = em.tensor(W0.T.copy(), dtype=em.float64, device=device).t()
     assert not w.grad.is_contiguous()
     em.optim.SGD([w], lr=0.5).step()
-    np.testing.assert_allclose(w.detach().numpy(), W0 * 0.5)
+    np.testing.assert_allclose(w.detach().cpu().numpy(), W0 * 0.5)
 
 
 def test_add_param_group_errors():
@@ -334,17 +335,17 @@ def test_step_rejects_gradient_of_wrong_shape():
         opt.step()
 
 
-def test_integer_parameters_are_refused():
-    p = em.tensor([1, 2, 3])
-    p.grad = em.tensor([1, 1, 1])
+def test_integer_parameters_are_refused(device):
+    p = em.tensor([1, 2, 3], device=device)
+    p.grad = em.tensor([1, 1, 1], device=device)
     with pytest.raises(TypeError, match="sgd_step: parameters must be floating point"):
         em.optim.SGD([p], lr=0.1).step()
 
 
-def test_trains_a_module():
-    layer = em.nn.Linear(5, 3)
+def test_trains_a_module(device):
+    layer = em.nn.Linear(5, 3).to(device).to(device)
     opt = em.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
-    x, y = em.tensor(X, dtype=em.float32), em.tensor(Y, dtype=em.float32)
+    x, y = em.tensor(X, dtype=em.float32, device=device), em.tensor(Y, dtype=em.float32, device=device)
     losses = []
     for _ in range(30):
         opt.zero_grad()

@@ -20,7 +20,7 @@ def _load_from_torch(module, tmod):
 
 
 def _np(t):
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def _flatten(out):
@@ -44,7 +44,7 @@ LAYER_CONFIGS = [
 
 @pytest.mark.parametrize("kind", ["RNN", "RNN_relu", "LSTM", "GRU"])
 @pytest.mark.parametrize("config", LAYER_CONFIGS, ids=lambda c: "-".join(c) or "default")
-def test_layer_matches_torch(kind, config):
+def test_layer_matches_torch(kind, config, device):
     torch = pytest.importorskip("torch")
     config = dict(config)
     unbatched = config.pop("unbatched", False)
@@ -71,9 +71,9 @@ def test_layer_matches_torch(kind, config):
     states = [rng.standard_normal(state_shape) for _ in range(2 if name == "LSTM" else 1)]
 
     xt = torch.tensor(x, requires_grad=True)
-    xe = em.tensor(x, requires_grad=True)
+    xe = em.tensor(x, requires_grad=True, device=device)
     st = [torch.tensor(s, requires_grad=True) for s in states]
-    se = [em.tensor(s, requires_grad=True) for s in states]
+    se = [em.tensor(s, requires_grad=True, device=device) for s in states]
     if initial_state:
         hx_t = tuple(st) if name == "LSTM" else st[0]
         hx_e = tuple(se) if name == "LSTM" else se[0]
@@ -91,23 +91,23 @@ def test_layer_matches_torch(kind, config):
     sum(((t * torch.tensor(w)).sum() for t, w in zip(flat_t, weights))).backward()
     total = None
     for e, w in zip(flat_e, weights):
-        term = (e * em.tensor(w)).sum()
+        term = (e * em.tensor(w, device=device)).sum()
         total = term if total is None else total + term
     total.backward()
-    np.testing.assert_allclose(_np(xe.grad), xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(_np(xe.grad), xt.grad.cpu().numpy(), atol=1e-10)
     if initial_state:
         for a, b in zip(se, st):
-            np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-10)
+            np.testing.assert_allclose(_np(a.grad), b.grad.cpu().numpy(), atol=1e-10)
     tparams = dict(tmod.named_parameters())
     for n, p in emod.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), tparams[n].grad.numpy(), atol=1e-10,
+        np.testing.assert_allclose(_np(p.grad), tparams[n].grad.cpu().numpy(), atol=1e-10,
                                    err_msg=n)
 
 
 @pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
 @pytest.mark.parametrize("batched", [True, False])
 @pytest.mark.parametrize("with_state", [True, False])
-def test_cell_matches_torch(kind, batched, with_state):
+def test_cell_matches_torch(kind, batched, with_state, device):
     torch = pytest.importorskip("torch")
     tmod = getattr(torch.nn, kind)(4, 7).double()
     emod = getattr(nn, kind)(4, 7, dtype=em.float64)
@@ -115,9 +115,9 @@ def test_cell_matches_torch(kind, batched, with_state):
     x = rng.standard_normal((3, 4) if batched else (4,))
     states = [rng.standard_normal((3, 7) if batched else (7,))
               for _ in range(2 if kind == "LSTMCell" else 1)]
-    xt, xe = torch.tensor(x, requires_grad=True), em.tensor(x, requires_grad=True)
+    xt, xe = torch.tensor(x, requires_grad=True), em.tensor(x, requires_grad=True, device=device)
     st = [torch.tensor(s, requires_grad=True) for s in states]
-    se = [em.tensor(s, requires_grad=True) for s in states]
+    se = [em.tensor(s, requires_grad=True, device=device) for s in states]
     args_t, args_e = [xt], [xe]
     if with_state:
         args_t.append(tuple(st) if kind == "LSTMCell" else st[0])
@@ -130,25 +130,25 @@ def test_cell_matches_torch(kind, batched, with_state):
     for i, t in enumerate(flat_e[1:], 1):
         total = total + (t * (i + 1)).sum()
     total.backward()
-    np.testing.assert_allclose(_np(xe.grad), xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(_np(xe.grad), xt.grad.cpu().numpy(), atol=1e-12)
     if with_state:
         for a, b in zip(se, st):
-            np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-12)
+            np.testing.assert_allclose(_np(a.grad), b.grad.cpu().numpy(), atol=1e-12)
     tparams = dict(tmod.named_parameters())
     for n, p in emod.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), tparams[n].grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(_np(p.grad), tparams[n].grad.cpu().numpy(), atol=1e-12)
 
 
-def test_torch_state_dict_keys_and_float32():
+def test_torch_state_dict_keys_and_float32(device):
     torch = pytest.importorskip("torch")
     tmod = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
-    emod = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    emod = nn.LSTM(3, 4, num_layers=2, bidirectional=True).to(device)
     assert list(emod.state_dict()) == list(tmod.state_dict())
     for (n, p), (_, q) in zip(emod.named_parameters(), tmod.named_parameters()):
         assert tuple(p.shape) == tuple(q.shape), n
     _load_from_torch(emod, tmod)
     x = rng.standard_normal((5, 2, 3)).astype(np.float32)
-    out_e, (h_e, c_e) = emod(em.tensor(x))
+    out_e, (h_e, c_e) = emod(em.tensor(x, device=device))
     out_t, (h_t, c_t) = tmod(torch.tensor(x))
     assert out_e.dtype == em.float32
     np.testing.assert_allclose(_np(out_e), _np(out_t), atol=1e-5)
@@ -156,8 +156,8 @@ def test_torch_state_dict_keys_and_float32():
     np.testing.assert_allclose(_np(c_e), _np(c_t), atol=1e-5)
 
 
-def test_parameter_layout_and_init():
-    m = nn.GRU(6, 10, num_layers=2, bidirectional=True)
+def test_parameter_layout_and_init(device):
+    m = nn.GRU(6, 10, num_layers=2, bidirectional=True).to(device)
     names = [n for n, _ in m.named_parameters()]
     assert names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
     assert names[4:8] == ["weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
@@ -169,45 +169,45 @@ def test_parameter_layout_and_init():
         v = _np(p)
         assert p.requires_grad and v.min() >= -bound and v.max() <= bound
     assert _np(m.weight_hh_l1).std() > bound / 3  # spread, not constant
-    assert [n for n, _ in nn.LSTMCell(2, 3, bias=False).named_parameters()] == [
+    assert [n for n, _ in nn.LSTMCell(2, 3, bias=False).to(device).named_parameters()] == [
         "weight_ih", "weight_hh"]
     assert "bidirectional=True" in repr(m)
     assert len(m.all_weights) == 4 and m.all_weights[1][0] is m.weight_ih_l0_reverse
     m.flatten_parameters()
 
 
-def test_output_shapes():
-    m = nn.LSTM(3, 4, num_layers=3, bidirectional=True, batch_first=True)
-    out, (h, c) = m(em.randn(2, 7, 3))
+def test_output_shapes(device):
+    m = nn.LSTM(3, 4, num_layers=3, bidirectional=True, batch_first=True).to(device)
+    out, (h, c) = m(em.randn(2, 7, 3, device=device))
     assert tuple(out.shape) == (2, 7, 8)
     assert tuple(h.shape) == (6, 2, 4) and tuple(c.shape) == (6, 2, 4)
-    out, h = nn.RNN(3, 4)(em.randn(1, 1, 3))
+    out, h = nn.RNN(3, 4).to(device)(em.randn(1, 1, 3, device=device))
     assert tuple(out.shape) == (1, 1, 4) and tuple(h.shape) == (1, 1, 4)
-    out, h = nn.GRU(3, 4, num_layers=2)(em.randn(5, 3))
+    out, h = nn.GRU(3, 4, num_layers=2).to(device)(em.randn(5, 3, device=device))
     assert tuple(out.shape) == (5, 4) and tuple(h.shape) == (2, 4)
 
 
-def test_final_state_equals_last_output():
-    m = nn.GRU(3, 4, batch_first=True)
-    out, h = m(em.randn(2, 5, 3))
+def test_final_state_equals_last_output(device):
+    m = nn.GRU(3, 4, batch_first=True).to(device)
+    out, h = m(em.randn(2, 5, 3, device=device))
     np.testing.assert_allclose(_np(out[:, -1]), _np(h[0]), atol=0)
-    m = nn.LSTM(3, 4, bidirectional=True)
-    out, (h, _) = m(em.randn(5, 2, 3))
+    m = nn.LSTM(3, 4, bidirectional=True).to(device)
+    out, (h, _) = m(em.randn(5, 2, 3, device=device))
     np.testing.assert_allclose(_np(out[-1, :, :4]), _np(h[0]), atol=0)
     np.testing.assert_allclose(_np(out[0, :, 4:]), _np(h[1]), atol=0)
 
 
-def test_dropout_between_layers_only_in_training():
+def test_dropout_between_layers_only_in_training(device):
     em.manual_seed(0)
-    m = nn.LSTM(3, 8, num_layers=2, dropout=0.5)
-    x = em.randn(4, 2, 3)
+    m = nn.LSTM(3, 8, num_layers=2, dropout=0.5).to(device)
+    x = em.randn(4, 2, 3, device=device)
     m.eval()
     a, b = m(x)[0], m(x)[0]
     np.testing.assert_array_equal(_np(a), _np(b))
     m.train()
     c = m(x)[0]
     assert not np.allclose(_np(c), _np(a))
-    single = nn.LSTM(3, 8, dropout=0.5)  # one layer: no dropout applies
+    single = nn.LSTM(3, 8, dropout=0.5).to(device)  # one layer: no dropout applies
     np.testing.assert_array_equal(_np(single(x)[0]), _np(single(x)[0]))
 
 
@@ -247,18 +247,18 @@ def test_bad_inputs():
         nn.LSTMCell(3, 4)(em.randn(2, 3), em.zeros(2, 4))
 
 
-def test_lstm_language_model_learns():
+def test_lstm_language_model_learns(device):
     """A tiny character LSTM overfits a short text within a few seconds."""
     em.manual_seed(0)
     text = "hello ember, hello world. " * 4
     chars = sorted(set(text))
     ids = np.array([chars.index(ch) for ch in text])
     V, H, L = len(chars), 32, 12
-    lstm, head = nn.LSTM(V, H), nn.Linear(H, V)
+    lstm, head = nn.LSTM(V, H).to(device), nn.Linear(H, V).to(device)
     params = list(lstm.parameters()) + list(head.parameters())
     starts = np.arange(0, len(ids) - L - 1, 3)
-    x = em.tensor(np.stack([ids[s:s + L] for s in starts], axis=1))
-    y = em.tensor(np.stack([ids[s + 1:s + L + 1] for s in starts], axis=1))
+    x = em.tensor(np.stack([ids[s:s + L] for s in starts], axis=1), device=device)
+    y = em.tensor(np.stack([ids[s + 1:s + L + 1] for s in starts], axis=1), device=device)
     inputs = nn.functional.one_hot(x, V).to(em.float32)
     first = None
     for _ in range(40):
