@@ -159,6 +159,7 @@ void conv2d_backward_weight(const Tensor&, const Tensor&, const Tensor&, const C
 
 void conv2d_backward_bias(const Tensor&, const Tensor&, const Conv2dGeometry&) {
   not_built("conv2d_backward");
+}
 
 // gemm
 namespace {
@@ -174,6 +175,7 @@ void set_matmul_allow_tf32(bool allow) { allow_tf32 = allow; }
 void gemm_batched(const Tensor&, const Tensor&, const Tensor&, int64_t, const int64_t*,
                   const int64_t*, const int64_t*, double, double) {
   not_built("matmul");
+}
 
 
 // normalisation

@@ -2,6 +2,7 @@
 // queries, the caching allocator's statistics, streams and events.
 #include "core/allocator.h"
 #include "core/parallel.h"
+#include "cuda/kernels.h"
 #include "cuda/runtime.h"
 #include "python/bind.h"
 
@@ -70,6 +71,8 @@ void bind_runtime(py::module_& m) {
     return d;
   });
   c.def("reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
+  c.def("matmul_allow_tf32", [] { return cuda::matmul_allow_tf32(); });
+  c.def("set_matmul_allow_tf32", [](bool allow) { cuda::set_matmul_allow_tf32(allow); });
   c.def("empty_cache", &cuda::empty_cache);
 
   // Streams and events cross as integer handles (cudaStream_t / cudaEvent_t).

@@ -19,22 +19,30 @@ def _outputs(fn, inputs):
     return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.is_floating_point)
 
 
+def _host(t) -> np.ndarray:
+    """t's values as float64 numpy, from any device."""
+    return t.detach().cpu().numpy().astype(np.float64)
+
+
 def _numerical_jacobian(fn, inputs, i, eps):
     """J[k][a, b]: d output_k[b] / d inputs[i][a], by central differences."""
     from .grad_mode import no_grad
 
     x = inputs[i]
-    view = x.detach().numpy()
+    data = x.detach()
+    # A CPU input is nudged through a numpy view of its memory; a device input
+    # element by element through indexing (slower, but on the device itself).
+    view = data.numpy() if not data.is_cuda else data
     with no_grad():
-        base = [o.detach().numpy().copy() for o in _outputs(fn, inputs)]
+        base = [_host(o) for o in _outputs(fn, inputs)]
         jac = [np.zeros((x.numel(), b.size)) for b in base]
         for a in range(x.numel()):
-            idx = np.unravel_index(a, view.shape) if view.ndim else ()
+            idx = tuple(int(j) for j in np.unravel_index(a, tuple(x.shape))) if x.dim() else ()
             orig = float(view[idx])
             view[idx] = orig + eps
-            plus = [o.detach().numpy().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            plus = [_host(o).reshape(-1) for o in _outputs(fn, inputs)]
             view[idx] = orig - eps
-            minus = [o.detach().numpy().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            minus = [_host(o).reshape(-1) for o in _outputs(fn, inputs)]
             view[idx] = orig
             for k in range(len(base)):
                 jac[k][a] = (plus[k] - minus[k]) / (2 * eps)
@@ -53,11 +61,11 @@ def _analytical_jacobian(fn, inputs, diff_idx):
         for b in range(out.numel()):
             seed = np.zeros(out.numel())
             seed[b] = 1.0
-            g_out = creation.tensor(seed.reshape(out.shape), dtype=out.dtype)
+            g_out = creation.tensor(seed.reshape(out.shape), dtype=out.dtype, device=out.device)
             grads = grad(out, diff_inputs, grad_outputs=g_out, retain_graph=True, allow_unused=True)
             for n, g in enumerate(grads):
                 if g is not None:
-                    jac[n][k][:, b] = g.detach().numpy().astype(np.float64).reshape(-1)
+                    jac[n][k][:, b] = _host(g).reshape(-1)
     return jac
 
 
@@ -124,7 +132,7 @@ def gradgradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: fl
     inputs = _as_tuple(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     rng = np.random.default_rng(0)
-    vs = [creation.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype)
+    vs = [creation.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=o.device)
           for o in _outputs(fn, inputs)]
 
     def vjp(*args):
