@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "ops/elementwise.h"
+#include "ops/loss.h"
 
 #if defined(EMBER_CUDA_EMU)
 #define EMBER_CUDA_BUILD emulated
@@ -115,6 +116,92 @@ void activation_backward_raw(UnaryOp op, DType dtype, void* grad_in, const void*
 // grad_in = grad * op'(x), all three of one dtype and shape on one CUDA device.
 void activation_backward(UnaryOp op, const Tensor& grad_in, const Tensor& grad, const Tensor& x,
                          double alpha, double beta);
+
+// losses
+
+// An (N, C, D) class-dim input, contiguous; per-sample tensors (target, loss,
+// logsumexp) are (N, D) contiguous, except grad, read through its strides.
+struct ClassLossGeometry {
+  int64_t N = 0, C = 0, D = 1;
+  int64_t grad_stride_n = 0, grad_stride_d = 0;
+};
+
+// Cross entropy on device pointers (float32/float64 `dtype`). Class-index
+// targets: `target` (int64) with `probs` null, `sample_weight` gets each
+// target's class weight (0 when ignored); probability targets: `probs`
+// (N, C, D) with `target`, `sample_weight` and `error_flag` null. weight: (C)
+// or null. A target outside [0, C) other than ignore_index sets *error_flag
+// to 1. lanes: threads per sample (1, 32 or 256; 0 chooses), for the tests.
+void cross_entropy_raw(DType dtype, void* loss, void* logsumexp, void* sample_weight,
+                       const void* input, const int64_t* target, const void* probs,
+                       const void* weight, int* error_flag, const ClassLossGeometry& g,
+                       int64_t ignore_index, double label_smoothing, int lanes = 0);
+void cross_entropy_backward_raw(DType dtype, void* grad_input, const void* grad,
+                                const void* input, const int64_t* target, const void* probs,
+                                const void* weight, const void* logsumexp, int* error_flag,
+                                const ClassLossGeometry& g, int64_t ignore_index,
+                                double label_smoothing, int lanes = 0);
+void nll_loss_raw(DType dtype, void* loss, void* sample_weight, const void* input,
+                  const int64_t* target, const void* weight, int* error_flag,
+                  const ClassLossGeometry& g, int64_t ignore_index);
+// grad_input must be zero-filled.
+void nll_loss_backward_raw(DType dtype, void* grad_input, const void* grad,
+                           const int64_t* target, const void* weight, int* error_flag,
+                           const ClassLossGeometry& g, int64_t ignore_index);
+
+// The Tensor forms of the cpu:: class-loss kernels (cpu/loss.h), same
+// arguments, all on one CUDA device; an out-of-range target raises IndexError.
+void cross_entropy(const Tensor& loss, const Tensor& logsumexp, const Tensor& sample_weight,
+                   const Tensor& input, const Tensor& target, const Tensor& weight,
+                   int64_t ignore_index, double label_smoothing);
+void cross_entropy_probs(const Tensor& loss, const Tensor& logsumexp, const Tensor& input,
+                         const Tensor& target, const Tensor& weight, double label_smoothing);
+void cross_entropy_backward(const Tensor& grad_input, const Tensor& grad, const Tensor& input,
+                            const Tensor& target, const Tensor& weight, const Tensor& logsumexp,
+                            int64_t ignore_index, double label_smoothing);
+void cross_entropy_probs_backward(const Tensor& grad_input, const Tensor& grad,
+                                  const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  const Tensor& logsumexp, double label_smoothing);
+void nll_loss(const Tensor& loss, const Tensor& sample_weight, const Tensor& input,
+              const Tensor& target, const Tensor& weight, int64_t ignore_index);
+void nll_loss_backward(const Tensor& grad_input, const Tensor& grad, const Tensor& target,
+                       const Tensor& weight, int64_t ignore_index);
+
+// Pointwise losses: operands (grad_input or loss, grad_target, grad, input,
+// target, weight, pos_weight) of one shape, each with its own strides.
+constexpr int kPointwiseLossOperands = 7;
+// The most partial sums a reduced pointwise loss writes to its workspace.
+constexpr int kPointwiseLossPartials = 1024;
+struct PointwiseLossGeometry {
+  int64_t numel = 0;
+  int ndim = 0;
+  // One dim with every stride 0 or 1: offsets are linear_step * i.
+  bool linear = false;
+  int64_t linear_step[kPointwiseLossOperands] = {};
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[kPointwiseLossOperands][kMaxDims] = {};
+};
+// The merged geometry of `count` operands of one shape (in the order above).
+PointwiseLossGeometry pointwise_loss_geometry(const char* op, const Tensor* operands, int count);
+
+// The loss of each element into `out`, or with a reduction its sum or mean
+// into out[0] (`partials`: room for kPointwiseLossPartials values of dtype).
+void pointwise_loss_raw(PointwiseLoss kind, DType dtype, void* out, const void* input,
+                        const void* target, const void* weight, const void* pos_weight,
+                        const PointwiseLossGeometry& g, double beta, Reduction reduction,
+                        void* partials);
+void pointwise_loss_backward_raw(PointwiseLoss kind, DType dtype, void* grad_input,
+                                 void* grad_target, const void* grad, const void* input,
+                                 const void* target, const void* weight, const void* pos_weight,
+                                 const PointwiseLossGeometry& g, double beta);
+// As cpu::pointwise_loss; with a reduction, out is 0-d and gets the sum or mean.
+void pointwise_loss(PointwiseLoss kind, const Tensor& out, const Tensor& input,
+                    const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                    double beta, Reduction reduction);
+void pointwise_loss_backward(PointwiseLoss kind, const Tensor& grad_input,
+                             const Tensor& grad_target, const Tensor& grad, const Tensor& input,
+                             const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                             double beta);
 
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda

@@ -86,6 +86,47 @@ void activation_backward(UnaryOp op, const Tensor&, const Tensor&, const Tensor&
   not_built(unary_op_name(op));
 }
 
+// losses
+
+void cross_entropy(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                   const Tensor&, int64_t, double) {
+  not_built("cross_entropy");
+}
+
+void cross_entropy_probs(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const Tensor&, double) {
+  not_built("cross_entropy");
+}
+
+void cross_entropy_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                            const Tensor&, const Tensor&, int64_t, double) {
+  not_built("cross_entropy_backward");
+}
+
+void cross_entropy_probs_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                  const Tensor&, const Tensor&, double) {
+  not_built("cross_entropy_backward");
+}
+
+void nll_loss(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+              int64_t) {
+  not_built("nll_loss");
+}
+
+void nll_loss_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) {
+  not_built("nll_loss_backward");
+}
+
+void pointwise_loss(PointwiseLoss, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                    const Tensor&, double, Reduction) {
+  not_built("pointwise_loss");
+}
+
+void pointwise_loss_backward(PointwiseLoss, const Tensor&, const Tensor&, const Tensor&,
+                             const Tensor&, const Tensor&, const Tensor&, const Tensor&, double) {
+  not_built("pointwise_loss_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
