@@ -203,6 +203,35 @@ void pointwise_loss_backward(PointwiseLoss kind, const Tensor& grad_input,
                              const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
                              double beta);
 
+// pooling
+
+// 2-D pooling over contiguous (planes, H, W) buffers (the fields of
+// cpu::Pool2dShape); dilation is used by max pooling only, and adaptive
+// pooling reads only the plane count and the sizes.
+struct Pool2dGeometry {
+  int64_t planes = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+};
+
+// Device pointers, float32/float64 `dtype`. indices: flat h * W + w per plane.
+void max_pool2d_raw(DType dtype, void* out, int64_t* indices, const void* input,
+                    const Pool2dGeometry& s);
+// grad_input must be zero-filled (the gradient is scattered through indices).
+void max_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                             const int64_t* indices, const Pool2dGeometry& s);
+// divisor_override <= 0 means none.
+void avg_pool2d_raw(DType dtype, void* out, const void* input, const Pool2dGeometry& s,
+                    bool count_include_pad, int64_t divisor_override);
+// grad_input is overwritten.
+void avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                             const Pool2dGeometry& s, bool count_include_pad,
+                             int64_t divisor_override);
+void adaptive_avg_pool2d_raw(DType dtype, void* out, const void* input, const Pool2dGeometry& s);
+// grad_input is overwritten.
+void adaptive_avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                                      const Pool2dGeometry& s);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

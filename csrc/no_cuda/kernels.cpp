@@ -127,6 +127,32 @@ void pointwise_loss_backward(PointwiseLoss, const Tensor&, const Tensor&, const 
   not_built("pointwise_loss_backward");
 }
 
+// pooling
+
+void max_pool2d_raw(DType, void*, int64_t*, const void*, const Pool2dGeometry&) {
+  not_built("max_pool2d");
+}
+
+void max_pool2d_backward_raw(DType, void*, const void*, const int64_t*, const Pool2dGeometry&) {
+  not_built("max_pool2d_backward");
+}
+
+void avg_pool2d_raw(DType, void*, const void*, const Pool2dGeometry&, bool, int64_t) {
+  not_built("avg_pool2d");
+}
+
+void avg_pool2d_backward_raw(DType, void*, const void*, const Pool2dGeometry&, bool, int64_t) {
+  not_built("avg_pool2d_backward");
+}
+
+void adaptive_avg_pool2d_raw(DType, void*, const void*, const Pool2dGeometry&) {
+  not_built("adaptive_avg_pool2d");
+}
+
+void adaptive_avg_pool2d_backward_raw(DType, void*, const void*, const Pool2dGeometry&) {
+  not_built("adaptive_avg_pool2d_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
