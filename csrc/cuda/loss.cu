@@ -561,19 +561,22 @@ struct PointwiseMath {
 // Operand order in PointwiseLossGeometry::strides.
 enum Operand { kOut, kGradTarget, kGrad, kInput, kTarget, kWeight, kPosWeight, kOperands };
 
-// The element offsets of flat index i for operands [first, last): i itself
-// (or 0 for a broadcast scalar) on the linear path, else through the strides.
+// The element offsets of flat index i for every operand: i itself (or 0 for
+// a broadcast scalar) on the linear path, else through the strides.
 template <bool kLinear>
-__device__ __forceinline__ void offsets_of(const PointwiseLossGeometry& g, int64_t i, int first,
-                                           int last, int64_t* offsets) {
+__device__ __forceinline__ void offsets_of(const PointwiseLossGeometry& g, int64_t i,
+                                           int64_t* offsets) {
   if constexpr (kLinear) {
-    for (int k = first; k < last; ++k) offsets[k] = g.linear_step[k] * i;
+    EMBER_UNROLL
+    for (int k = 0; k < kOperands; ++k) offsets[k] = g.linear_step[k] * i;
   } else {
-    for (int k = first; k < last; ++k) offsets[k] = 0;
+    EMBER_UNROLL
+    for (int k = 0; k < kOperands; ++k) offsets[k] = 0;
     for (int d = g.ndim - 1; d >= 0; --d) {
       const int64_t index = i % g.sizes[d];
       i /= g.sizes[d];
-      for (int k = first; k < last; ++k) offsets[k] += index * g.strides[k][d];
+      EMBER_UNROLL
+      for (int k = 0; k < kOperands; ++k) offsets[k] += index * g.strides[k][d];
     }
   }
 }
@@ -591,7 +594,7 @@ __global__ void __launch_bounds__(kThreads)
   T total = 0;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += step) {
     int64_t at[kOperands];
-    offsets_of<kLinear>(g, i, partials ? kInput : kOut, kOperands, at);
+    offsets_of<kLinear>(g, i, at);
     const T v = math.value(input[at[kInput]], target[at[kTarget]], weight[at[kWeight]],
                            pos_weight[at[kPosWeight]]);
     if (partials) {
@@ -628,7 +631,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += step) {
     int64_t at[kOperands];
-    offsets_of<kLinear>(g, i, kOut, kOperands, at);
+    offsets_of<kLinear>(g, i, at);
     T gx, gt;
     math.grads(input[at[kInput]], target[at[kTarget]], weight[at[kWeight]],
                pos_weight[at[kPosWeight]], gx, gt);
