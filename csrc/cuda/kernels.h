@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "ops/elementwise.h"
+#include "ops/loss.h"
 
 #if defined(EMBER_CUDA_EMU)
 #define EMBER_CUDA_BUILD emulated
@@ -416,6 +417,121 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
                   double eps, double weight_decay, double momentum, bool maximize);
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, double clr,
                   double eps, double weight_decay, bool maximize);
+
+// losses
+
+// An (N, C, D) class-dim input, contiguous; per-sample tensors (target, loss,
+// logsumexp) are (N, D) contiguous, except grad, read through its strides.
+struct ClassLossGeometry {
+  int64_t N = 0, C = 0, D = 1;
+  int64_t grad_stride_n = 0, grad_stride_d = 0;
+};
+
+// Cross entropy on device pointers (float32/float64 `dtype`). Class-index
+// targets: `target` (int64) with `probs` null, `sample_weight` gets each
+// target's class weight (0 when ignored); probability targets: `probs`
+// (N, C, D) with `target`, `sample_weight` and `error_flag` null. weight: (C)
+// or null. A target outside [0, C) other than ignore_index sets *error_flag
+// to 1. lanes: threads per sample (1, 32 or 256; 0 chooses), for the tests.
+void cross_entropy_raw(DType dtype, void* loss, void* logsumexp, void* sample_weight,
+                       const void* input, const int64_t* target, const void* probs,
+                       const void* weight, int* error_flag, const ClassLossGeometry& g,
+                       int64_t ignore_index, double label_smoothing, int lanes = 0);
+void cross_entropy_backward_raw(DType dtype, void* grad_input, const void* grad,
+                                const void* input, const int64_t* target, const void* probs,
+                                const void* weight, const void* logsumexp, int* error_flag,
+                                const ClassLossGeometry& g, int64_t ignore_index,
+                                double label_smoothing, int lanes = 0);
+void nll_loss_raw(DType dtype, void* loss, void* sample_weight, const void* input,
+                  const int64_t* target, const void* weight, int* error_flag,
+                  const ClassLossGeometry& g, int64_t ignore_index);
+// grad_input must be zero-filled.
+void nll_loss_backward_raw(DType dtype, void* grad_input, const void* grad,
+                           const int64_t* target, const void* weight, int* error_flag,
+                           const ClassLossGeometry& g, int64_t ignore_index);
+
+// The Tensor forms of the cpu:: class-loss kernels (cpu/loss.h), same
+// arguments, all on one CUDA device; an out-of-range target raises IndexError.
+void cross_entropy(const Tensor& loss, const Tensor& logsumexp, const Tensor& sample_weight,
+                   const Tensor& input, const Tensor& target, const Tensor& weight,
+                   int64_t ignore_index, double label_smoothing);
+void cross_entropy_probs(const Tensor& loss, const Tensor& logsumexp, const Tensor& input,
+                         const Tensor& target, const Tensor& weight, double label_smoothing);
+void cross_entropy_backward(const Tensor& grad_input, const Tensor& grad, const Tensor& input,
+                            const Tensor& target, const Tensor& weight, const Tensor& logsumexp,
+                            int64_t ignore_index, double label_smoothing);
+void cross_entropy_probs_backward(const Tensor& grad_input, const Tensor& grad,
+                                  const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  const Tensor& logsumexp, double label_smoothing);
+void nll_loss(const Tensor& loss, const Tensor& sample_weight, const Tensor& input,
+              const Tensor& target, const Tensor& weight, int64_t ignore_index);
+void nll_loss_backward(const Tensor& grad_input, const Tensor& grad, const Tensor& target,
+                       const Tensor& weight, int64_t ignore_index);
+
+// Pointwise losses: operands (grad_input or loss, grad_target, grad, input,
+// target, weight, pos_weight) of one shape, each with its own strides.
+constexpr int kPointwiseLossOperands = 7;
+// The most partial sums a reduced pointwise loss writes to its workspace.
+constexpr int kPointwiseLossPartials = 1024;
+struct PointwiseLossGeometry {
+  int64_t numel = 0;
+  int ndim = 0;
+  // One dim with every stride 0 or 1: offsets are linear_step * i.
+  bool linear = false;
+  int64_t linear_step[kPointwiseLossOperands] = {};
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[kPointwiseLossOperands][kMaxDims] = {};
+};
+// The merged geometry of `count` operands of one shape (in the order above).
+PointwiseLossGeometry pointwise_loss_geometry(const char* op, const Tensor* operands, int count);
+
+// The loss of each element into `out`, or with a reduction its sum or mean
+// into out[0] (`partials`: room for kPointwiseLossPartials values of dtype).
+void pointwise_loss_raw(PointwiseLoss kind, DType dtype, void* out, const void* input,
+                        const void* target, const void* weight, const void* pos_weight,
+                        const PointwiseLossGeometry& g, double beta, Reduction reduction,
+                        void* partials);
+void pointwise_loss_backward_raw(PointwiseLoss kind, DType dtype, void* grad_input,
+                                 void* grad_target, const void* grad, const void* input,
+                                 const void* target, const void* weight, const void* pos_weight,
+                                 const PointwiseLossGeometry& g, double beta);
+// As cpu::pointwise_loss; with a reduction, out is 0-d and gets the sum or mean.
+void pointwise_loss(PointwiseLoss kind, const Tensor& out, const Tensor& input,
+                    const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                    double beta, Reduction reduction);
+void pointwise_loss_backward(PointwiseLoss kind, const Tensor& grad_input,
+                             const Tensor& grad_target, const Tensor& grad, const Tensor& input,
+                             const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                             double beta);
+
+// pooling
+
+// 2-D pooling over contiguous (planes, H, W) buffers (the fields of
+// cpu::Pool2dShape); dilation is used by max pooling only, and adaptive
+// pooling reads only the plane count and the sizes.
+struct Pool2dGeometry {
+  int64_t planes = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+};
+
+// Device pointers, float32/float64 `dtype`. indices: flat h * W + w per plane.
+void max_pool2d_raw(DType dtype, void* out, int64_t* indices, const void* input,
+                    const Pool2dGeometry& s);
+// grad_input must be zero-filled (the gradient is scattered through indices).
+void max_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                             const int64_t* indices, const Pool2dGeometry& s);
+// divisor_override <= 0 means none.
+void avg_pool2d_raw(DType dtype, void* out, const void* input, const Pool2dGeometry& s,
+                    bool count_include_pad, int64_t divisor_override);
+// grad_input is overwritten.
+void avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                             const Pool2dGeometry& s, bool count_include_pad,
+                             int64_t divisor_override);
+void adaptive_avg_pool2d_raw(DType dtype, void* out, const void* input, const Pool2dGeometry& s);
+// grad_input is overwritten.
+void adaptive_avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
+                                      const Pool2dGeometry& s);
 
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda

@@ -276,6 +276,73 @@ void adagrad_step(const Tensor&, const Tensor&, const Tensor&, double, double, d
   not_built("adagrad_step");
 }
 
+// losses
+
+void cross_entropy(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                   const Tensor&, int64_t, double) {
+  not_built("cross_entropy");
+}
+
+void cross_entropy_probs(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const Tensor&, double) {
+  not_built("cross_entropy");
+}
+
+void cross_entropy_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                            const Tensor&, const Tensor&, int64_t, double) {
+  not_built("cross_entropy_backward");
+}
+
+void cross_entropy_probs_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                  const Tensor&, const Tensor&, double) {
+  not_built("cross_entropy_backward");
+}
+
+void nll_loss(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+              int64_t) {
+  not_built("nll_loss");
+}
+
+void nll_loss_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) {
+  not_built("nll_loss_backward");
+}
+
+void pointwise_loss(PointwiseLoss, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                    const Tensor&, double, Reduction) {
+  not_built("pointwise_loss");
+}
+
+void pointwise_loss_backward(PointwiseLoss, const Tensor&, const Tensor&, const Tensor&,
+                             const Tensor&, const Tensor&, const Tensor&, const Tensor&, double) {
+  not_built("pointwise_loss_backward");
+}
+
+// pooling
+
+void max_pool2d_raw(DType, void*, int64_t*, const void*, const Pool2dGeometry&) {
+  not_built("max_pool2d");
+}
+
+void max_pool2d_backward_raw(DType, void*, const void*, const int64_t*, const Pool2dGeometry&) {
+  not_built("max_pool2d_backward");
+}
+
+void avg_pool2d_raw(DType, void*, const void*, const Pool2dGeometry&, bool, int64_t) {
+  not_built("avg_pool2d");
+}
+
+void avg_pool2d_backward_raw(DType, void*, const void*, const Pool2dGeometry&, bool, int64_t) {
+  not_built("avg_pool2d_backward");
+}
+
+void adaptive_avg_pool2d_raw(DType, void*, const void*, const Pool2dGeometry&) {
+  not_built("adaptive_avg_pool2d");
+}
+
+void adaptive_avg_pool2d_backward_raw(DType, void*, const void*, const Pool2dGeometry&) {
+  not_built("adaptive_avg_pool2d_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "cpu/loss.h"
+#include "cuda/kernels.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -132,6 +133,20 @@ std::tuple<Tensor, Tensor, Tensor> cross_entropy(const Tensor& input, const Tens
         total = Tensor::full({}, double(L.N * L.D), input.dtype(), input.device());
       }
       break;
+    case DeviceType::cuda:
+      // Targets are range-checked by the kernel itself (a device flag read
+      // back after it), so they are never copied to the host on the way.
+      if (indices) {
+        Tensor sample_weight = Tensor::empty({L.N, L.D}, input.dtype(), input.device());
+        cuda::cross_entropy(loss, lse, sample_weight, x, as_samples(target, L), w, ignore_index,
+                            label_smoothing);
+        total = sum(sample_weight, {}, false);
+      } else {
+        cuda::cross_entropy_probs(loss, lse, x, target.contiguous().reshape({L.N, L.C, L.D}), w,
+                                  label_smoothing);
+        total = Tensor::full({}, double(L.N * L.D), input.dtype(), input.device());
+      }
+      break;
     default: no_kernel(op, input.device());
   }
   return {reduce(loss.reshape(L.sample_shape), reduction, total), lse, total};
@@ -165,6 +180,16 @@ Tensor cross_entropy_backward(const Tensor& grad, const Tensor& input, const Ten
                                           logsumexp.contiguous(), label_smoothing);
       }
       break;
+    case DeviceType::cuda:
+      if (indices) {
+        cuda::cross_entropy_backward(grad_input, g, x, as_samples(target, L), w,
+                                     logsumexp.contiguous(), ignore_index, label_smoothing);
+      } else {
+        cuda::cross_entropy_probs_backward(grad_input, g, x,
+                                           target.contiguous().reshape({L.N, L.C, L.D}), w,
+                                           logsumexp.contiguous(), label_smoothing);
+      }
+      break;
     default: no_kernel(op, input.device());
   }
   return grad_input.reshape(input.shape());
@@ -191,6 +216,13 @@ std::tuple<Tensor, Tensor> nll_loss(const Tensor& input, const Tensor& target,
       total = sum(sample_weight, {}, false);
       break;
     }
+    case DeviceType::cuda: {
+      Tensor sample_weight = Tensor::empty({L.N, L.D}, input.dtype(), input.device());
+      cuda::nll_loss(loss, sample_weight, input.contiguous().reshape({L.N, L.C, L.D}),
+                     as_samples(target, L), w, ignore_index);
+      total = sum(sample_weight, {}, false);
+      break;
+    }
     default: no_kernel(op, input.device());
   }
   return {reduce(loss.reshape(L.sample_shape), reduction, total), total};
@@ -214,6 +246,9 @@ Tensor nll_loss_backward(const Tensor& grad, const Tensor& input, const Tensor& 
       cpu::nll_loss_backward(grad_input, g, t, w, ignore_index);
       break;
     }
+    case DeviceType::cuda:
+      cuda::nll_loss_backward(grad_input, g, as_samples(target, L), w, ignore_index);
+      break;
     default: no_kernel(op, input.device());
   }
   return grad_input.reshape(input.shape());
@@ -288,6 +323,20 @@ Tensor pointwise_loss(PointwiseLoss kind, const Tensor& input, const Tensor& tar
       if (kind == PointwiseLoss::binary_cross_entropy) cpu::check_probabilities(op, input);
       cpu::pointwise_loss(kind, loss, x, operands[1], operands[2], operands[3], beta);
       break;
+    case DeviceType::cuda:
+      if (kind == PointwiseLoss::binary_cross_entropy) {
+        cpu::check_probabilities(op, input.to(Device()));
+      }
+      if (reduction != Reduction::none) {
+        // The sum or mean comes out of the loss kernel itself.
+        Tensor reduced = Tensor::empty({}, input.dtype(), input.device());
+        cuda::pointwise_loss(kind, reduced, x, operands[1], operands[2], operands[3], beta,
+                             reduction);
+        return reduced;
+      }
+      cuda::pointwise_loss(kind, loss, x, operands[1], operands[2], operands[3], beta,
+                           Reduction::none);
+      break;
     default: no_kernel(op, input.device());
   }
   Tensor count = Tensor::full({}, double(loss.numel()), loss.dtype(), loss.device());
@@ -312,6 +361,10 @@ std::tuple<Tensor, Tensor> pointwise_loss_backward(PointwiseLoss kind, const Ten
     case DeviceType::cpu:
       cpu::pointwise_loss_backward(kind, grad_input, grad_target, g, operands[0], operands[1],
                                    operands[2], operands[3], beta);
+      break;
+    case DeviceType::cuda:
+      cuda::pointwise_loss_backward(kind, grad_input, grad_target, g, operands[0], operands[1],
+                                    operands[2], operands[3], beta);
       break;
     default: no_kernel(op, input.device());
   }

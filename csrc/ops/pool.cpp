@@ -3,6 +3,7 @@
 #include "ops/pool.h"
 
 #include "cpu/pool.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 namespace {
@@ -71,6 +72,24 @@ cpu::Pool2dShape window_shape(const char* op, const Shape& input_shape, const Sh
   return s;
 }
 
+cuda::Pool2dGeometry cuda_geometry(const cpu::Pool2dShape& s) {
+  cuda::Pool2dGeometry g;
+  g.planes = s.planes;
+  g.in_h = s.in_h;
+  g.in_w = s.in_w;
+  g.out_h = s.out_h;
+  g.out_w = s.out_w;
+  g.kernel_h = s.kernel_h;
+  g.kernel_w = s.kernel_w;
+  g.stride_h = s.stride_h;
+  g.stride_w = s.stride_w;
+  g.pad_h = s.pad_h;
+  g.pad_w = s.pad_w;
+  g.dilation_h = s.dilation_h;
+  g.dilation_w = s.dilation_w;
+  return g;
+}
+
 Shape pooled_shape(const Shape& input_shape, int64_t out_h, int64_t out_w) {
   Shape shape(input_shape.begin(), input_shape.end() - 2);
   shape.push_back(out_h);
@@ -107,6 +126,10 @@ std::vector<Tensor> max_pool2d(const Tensor& input, const Shape& kernel_size, co
                                           indices.data<int64_t>());
       });
       break;
+    case DeviceType::cuda:
+      cuda::max_pool2d_raw(input.dtype(), out.raw_data(), indices.data<int64_t>(), x.raw_data(),
+                           cuda_geometry(s));
+      break;
     default: no_kernel("max_pool2d", input.device());
   }
   return {out, indices};
@@ -134,6 +157,10 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
                                            grad_in.data<scalar_t>());
       });
       break;
+    case DeviceType::cuda:
+      cuda::max_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
+                                    idx.data<int64_t>(), cuda_geometry(s));
+      break;
     default: no_kernel(op, grad_out.device());
   }
   return grad_in;
@@ -157,6 +184,10 @@ Tensor avg_pool2d(const Tensor& input, const Shape& kernel_size, const Shape& st
         cpu::avg_pool2d_forward<scalar_t>(s, count_include_pad, divisor_override,
                                           x.data<scalar_t>(), out.data<scalar_t>());
       });
+      break;
+    case DeviceType::cuda:
+      cuda::avg_pool2d_raw(input.dtype(), out.raw_data(), x.raw_data(), cuda_geometry(s),
+                           count_include_pad, divisor_override);
       break;
     default: no_kernel("avg_pool2d", input.device());
   }
@@ -183,6 +214,10 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape,
         cpu::avg_pool2d_backward<scalar_t>(s, count_include_pad, divisor_override,
                                            g.data<scalar_t>(), grad_in.data<scalar_t>());
       });
+      break;
+    case DeviceType::cuda:
+      cuda::avg_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
+                                    cuda_geometry(s), count_include_pad, divisor_override);
       break;
     default: no_kernel(op, grad_out.device());
   }
@@ -221,6 +256,10 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Shape& output_size) {
         cpu::adaptive_avg_pool2d_forward<scalar_t>(s, x.data<scalar_t>(), out.data<scalar_t>());
       });
       break;
+    case DeviceType::cuda:
+      cuda::adaptive_avg_pool2d_raw(input.dtype(), out.raw_data(), x.raw_data(),
+                                    cuda_geometry(s));
+      break;
     default: no_kernel("adaptive_avg_pool2d", input.device());
   }
   return out;
@@ -243,6 +282,10 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, const Shape& input_s
         cpu::adaptive_avg_pool2d_backward<scalar_t>(s, g.data<scalar_t>(),
                                                     grad_in.data<scalar_t>());
       });
+      break;
+    case DeviceType::cuda:
+      cuda::adaptive_avg_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
+                                             cuda_geometry(s));
       break;
     default: no_kernel(op, grad_out.device());
   }

@@ -1,0 +1,3 @@
+// The CUDA pooling kernels, compiled here as host C++ against the harness
+// (the same source nvcc compiles into ember_core).
+#include "cuda/pool.cu"
