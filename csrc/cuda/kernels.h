@@ -533,6 +533,55 @@ void adaptive_avg_pool2d_raw(DType dtype, void* out, const void* input, const Po
 void adaptive_avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
                                       const Pool2dGeometry& s);
 
+
+// elementwise: integer operand scans, comparisons, where, clamp, exact unary ops
+// Sets *flag (device memory) to 1 when some element of x (operand a of `g`,
+// int32/int64) is zero (`negative` false) or negative, to 0 otherwise.
+void integer_scan_raw(bool negative, DType dtype, int* flag, const void* x,
+                      const BinaryGeometry& g);
+// Whether a CUDA integer tensor holds a zero / a negative value (syncs).
+bool has_zero(const Tensor& t);
+bool has_negative(const Tensor& t);
+
+// out (bool) = a (op) b with a and b of `dtype` (any dtype); `g` is
+// binary_geometry(name, out, a, b).
+void compare_raw(CompareOp op, DType dtype, bool* out, const void* a, const void* b,
+                 const BinaryGeometry& g);
+// a and b of one dtype, expanded to out's (bool) shape, all on one CUDA device.
+void compare(CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b);
+
+// out = condition ? x : y element by element; strides in elements, operand
+// 0 out, 1 condition, 2 x, 3 y, dims merged as in binary_geometry.
+struct WhereGeometry {
+  int64_t numel = 0;
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[4][kMaxDims] = {};
+};
+WhereGeometry where_geometry(const Tensor& out, const Tensor& condition, const Tensor& x,
+                             const Tensor& y);
+// x, y and out of `dtype` (any dtype), condition bool.
+void where_raw(DType dtype, void* out, const bool* condition, const void* x, const void* y,
+               const WhereGeometry& g);
+void where(const Tensor& out, const Tensor& condition, const Tensor& x, const Tensor& y);
+
+// out = clamp(x, lo, hi) in float32/float64/int32/int64, a bound applied
+// only when its flag is set (as cpu::clamp); `g` is binary_geometry(name,
+// out, x, x).
+void clamp_raw(DType dtype, void* out, const void* x, const BinaryGeometry& g, Scalar lo,
+               bool has_lo, Scalar hi, bool has_hi);
+void clamp(const Tensor& out, const Tensor& x, Scalar lo, bool has_lo, Scalar hi, bool has_hi);
+
+// The unary ops that are exact on integers and bool: logical_not (any input
+// dtype, bool output), bitwise_not (integers, bool), abs, sign, square, relu
+// and the rounding ops (integers). Whether `op` on an input of `dtype` has
+// one of these kernels:
+bool has_exact_unary_kernel(UnaryOp op, DType dtype);
+// out = op(x), x of `dtype`, out bool for logical_not and of `dtype`
+// otherwise; `g` is binary_geometry(name, out, x, x).
+void exact_unary_raw(UnaryOp op, DType dtype, void* out, const void* x, const BinaryGeometry& g);
+void exact_unary(UnaryOp op, const Tensor& out, const Tensor& x);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -343,6 +343,41 @@ void adaptive_avg_pool2d_backward_raw(DType, void*, const void*, const Pool2dGeo
   not_built("adaptive_avg_pool2d_backward");
 }
 
+
+// elementwise: integer operand scans, comparisons, where, clamp, exact unary ops
+
+void integer_scan_raw(bool negative, DType, int*, const void*, const BinaryGeometry&) {
+  not_built(negative ? "has_negative" : "has_zero");
+}
+bool has_zero(const Tensor&) { not_built("has_zero"); }
+bool has_negative(const Tensor&) { not_built("has_negative"); }
+
+void compare_raw(CompareOp op, DType, bool*, const void*, const void*, const BinaryGeometry&) {
+  not_built(compare_op_name(op));
+}
+void compare(CompareOp op, const Tensor&, const Tensor&, const Tensor&) {
+  not_built(compare_op_name(op));
+}
+
+WhereGeometry where_geometry(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  not_built("where");
+}
+void where_raw(DType, void*, const bool*, const void*, const void*, const WhereGeometry&) {
+  not_built("where");
+}
+void where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { not_built("where"); }
+
+void clamp_raw(DType, void*, const void*, const BinaryGeometry&, Scalar, bool, Scalar, bool) {
+  not_built("clamp");
+}
+void clamp(const Tensor&, const Tensor&, Scalar, bool, Scalar, bool) { not_built("clamp"); }
+
+bool has_exact_unary_kernel(UnaryOp, DType) { return false; }
+void exact_unary_raw(UnaryOp op, DType, void*, const void*, const BinaryGeometry&) {
+  not_built(unary_op_name(op));
+}
+void exact_unary(UnaryOp op, const Tensor&, const Tensor&) { not_built(unary_op_name(op)); }
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -73,22 +73,15 @@ static void check_same_device(const char* op, const Tensor& a, const Tensor& b) 
 // are refused before a kernel could trap or produce garbage.
 static void check_integer_operands(BinaryOp op, DType dtype, const Tensor& b) {
   if (!is_integral(dtype)) return;
+  bool on_cuda = b.device().is_cuda();
   if (op == BinaryOp::floor_divide || op == BinaryOp::remainder) {
-    EMBER_CHECK_KIND(runtime, !cpu::has_zero(b), binary_op_name(op),
-                     ": ZeroDivisionError: integer division by zero");
+    EMBER_CHECK_KIND(runtime, !(on_cuda ? cuda::has_zero(b) : cpu::has_zero(b)),
+                     binary_op_name(op), ": ZeroDivisionError: integer division by zero");
   }
   if (op == BinaryOp::pow) {
-    EMBER_CHECK_KIND(runtime, !cpu::has_negative(b),
+    EMBER_CHECK_KIND(runtime, !(on_cuda ? cuda::has_negative(b) : cpu::has_negative(b)),
                      "pow: integers to negative integer powers are not allowed");
   }
-}
-
-// CUDA has no dtype conversion kernel yet, so both operands must already be
-// in the result dtype.
-static void check_cuda_dtypes(const char* op, DType dtype, const Tensor& a, const Tensor& b) {
-  EMBER_CHECK_KIND(not_implemented, a.dtype() == dtype && b.dtype() == dtype, op,
-                   ": mixed dtypes on CUDA are not supported yet (", a.str(), " and ", b.str(),
-                   "); convert one operand on the CPU first");
 }
 
 void check_writable(const char* op, const Tensor& out) {
@@ -112,10 +105,12 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
       cpu::binary(op, out, a.to(dtype).expand(shape), rhs.expand(shape));
       break;
     }
-    case DeviceType::cuda:
-      check_cuda_dtypes(name, dtype, a, b);
-      cuda::binary(op, out, a.expand(shape), b.expand(shape));
+    case DeviceType::cuda: {
+      Tensor rhs = b.to(dtype);
+      check_integer_operands(op, dtype, rhs);
+      cuda::binary(op, out, a.to(dtype).expand(shape), rhs.expand(shape));
       break;
+    }
     default: no_kernel(name, a.device());
   }
   return out;
@@ -140,12 +135,13 @@ Tensor& binary_(BinaryOp op, Tensor& a, const Tensor& b) {
       break;
     }
     case DeviceType::cuda: {
-      check_cuda_dtypes(name, dtype, a, b);
       // Each thread reads its own element of b before writing a's, so only a b
       // that is exactly a's view may share its memory without a copy.
       bool same_view = b.offset() == a.offset() && b.shape() == a.shape() &&
                        b.strides() == a.strides();
-      Tensor rhs = b.storage() == a.storage() && !same_view ? b.clone() : b;
+      Tensor rhs = b.to(dtype);
+      if (rhs.storage() == a.storage() && !same_view) rhs = rhs.clone();
+      check_integer_operands(op, dtype, rhs);
       cuda::binary(op, a, a, rhs.expand(shape));
       break;
     }
@@ -169,6 +165,9 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
     case DeviceType::cpu:
       cpu::compare(op, out, a.to(dtype).expand(shape), b.to(dtype).expand(shape));
       break;
+    case DeviceType::cuda:
+      cuda::compare(op, out, a.to(dtype).expand(shape), b.to(dtype).expand(shape));
+      break;
     default: no_kernel(name, a.device());
   }
   return out;
@@ -187,6 +186,10 @@ Tensor where(const Tensor& condition, const Tensor& x, const Tensor& y) {
     case DeviceType::cpu:
       cpu::where(out, condition.expand(shape), x.to(dtype).expand(shape),
                  y.to(dtype).expand(shape));
+      break;
+    case DeviceType::cuda:
+      cuda::where(out, condition.expand(shape), x.to(dtype).expand(shape),
+                  y.to(dtype).expand(shape));
       break;
     default: no_kernel("where", x.device());
   }

@@ -65,13 +65,17 @@ DType unary_result_type(UnaryOp op, DType x) {
   }
 }
 
-// CUDA has no dtype conversion kernel yet, so the inputs must already be in
-// the result dtype; ops without a CUDA kernel report the device.
-static void check_cuda_unary(const char* op, UnaryOp kind, DType dtype, const Tensor& x) {
-  if (!cuda::has_unary_kernel(kind)) no_kernel(op, x.device());
-  EMBER_CHECK_KIND(not_implemented, x.dtype() == dtype, op, ": the input ", x.str(),
-                   " would need converting to ", dtype_name(dtype),
-                   ", which CUDA does not support yet; convert it on the CPU first");
+// The exact integer and bool ops (and logical_not of any dtype) have their
+// own CUDA kernels; the floating maths converts its input to the result
+// dtype first.
+static void cuda_unary(UnaryOp op, const Tensor& out, const Tensor& x, double alpha,
+                       double beta) {
+  if (cuda::has_exact_unary_kernel(op, x.dtype())) return cuda::exact_unary(op, out, x);
+  const char* name = unary_op_name(op);
+  if (!cuda::has_unary_kernel(op)) no_kernel(name, x.device());
+  EMBER_CHECK_KIND(type, is_floating(out.dtype()), name, ": unsupported dtype ",
+                   dtype_name(out.dtype()), " on CUDA");
+  cuda::unary(op, out, x.to(out.dtype()), alpha, beta);
 }
 
 static void check_parameters(UnaryOp op, double alpha, double beta) {
@@ -91,10 +95,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha, double beta) {
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::unary(op, out, x.to(dtype), alpha, beta); break;
-    case DeviceType::cuda:
-      check_cuda_unary(name, op, dtype, x);
-      cuda::unary(op, out, x, alpha, beta);
-      break;
+    case DeviceType::cuda: cuda_unary(op, out, x, alpha, beta); break;
     default: no_kernel(name, x.device());
   }
   return out;
@@ -110,10 +111,7 @@ Tensor& unary_(UnaryOp op, Tensor& x, double alpha, double beta) {
   check_writable(name, x);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::unary(op, x, x, alpha, beta); break;
-    case DeviceType::cuda:
-      check_cuda_unary(name, op, dtype, x);
-      cuda::unary(op, x, x, alpha, beta);
-      break;
+    case DeviceType::cuda: cuda_unary(op, x, x, alpha, beta); break;
     default: no_kernel(name, x.device());
   }
   x.bump_version();
@@ -165,6 +163,10 @@ static void clamp_into(const Tensor& out, const Tensor& x, const std::optional<S
     case DeviceType::cpu:
       cpu::clamp(out, x, min.value_or(Scalar()), min.has_value(), max.value_or(Scalar()),
                  max.has_value());
+      break;
+    case DeviceType::cuda:
+      cuda::clamp(out, x, min.value_or(Scalar()), min.has_value(), max.value_or(Scalar()),
+                  max.has_value());
       break;
     default: no_kernel("clamp", x.device());
   }
