@@ -85,16 +85,17 @@ template <typename In, typename Acc, typename Out>
 __global__ void __launch_bounds__(kThreads) scan_columns_kernel(Out* __restrict__ out,
                                                                 const In* __restrict__ x,
                                                                 RowGeometry g, bool reverse) {
-  const int64_t out_stride = g.inner_strides[0][0], x_stride = g.inner_strides[1][0];
-  const int64_t first = reverse ? g.n - 1 : 0, step = reverse ? -1 : 1;
+  const int64_t first = reverse ? g.n - 1 : 0;
+  const int64_t out_step = reverse ? -g.inner_strides[0][0] : g.inner_strides[0][0];
+  const int64_t x_step = reverse ? -g.inner_strides[1][0] : g.inner_strides[1][0];
   for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < g.rows;
        row += int64_t(gridDim.x) * blockDim.x) {
-    const In* src = x + row_offset(g, 1, row) + first * x_stride;
-    Out* dst = out + row_offset(g, 0, row) + first * out_stride;
+    const In* src = x + row_offset(g, 1, row) + first * g.inner_strides[1][0];
+    Out* dst = out + row_offset(g, 0, row) + first * g.inner_strides[0][0];
     Acc acc = Acc(0);
-    for (int64_t k = 0; k < g.n; ++k) {
-      acc += Acc(src[k * step * x_stride]);
-      dst[k * step * out_stride] = Out(acc);
+    for (int64_t k = 0; k < g.n; ++k, src += x_step, dst += out_step) {
+      acc += Acc(*src);
+      *dst = Out(acc);
     }
   }
 }

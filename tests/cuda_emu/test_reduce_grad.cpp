@@ -82,7 +82,7 @@ TEST(CudaEmuReduce, CumsumAlongEveryDim) {
   for (DType dtype : {DType::float32, DType::float64, DType::int32, DType::bool_}) {
     // The layouts below are exercised in full for one float and one integer dtype.
     const bool full = dtype == DType::float32 || dtype == DType::int32;
-    for (int64_t n : kLengths) {
+    for (int64_t n : {1, 33, 129, 1000}) {
       Tensor x = dtype == DType::bool_ ? random_tensor({3, n}, DType::int32, -1.5, 1.5).to(dtype)
                                        : random_tensor({3, n}, dtype, -100.0, 100.0);
       for (bool reverse : {false, true}) {
@@ -94,8 +94,8 @@ TEST(CudaEmuReduce, CumsumAlongEveryDim) {
         if (full && n <= 129) {
           check_cumsum(random_tensor({2, n, 3}, dtype), 1, reverse, 64);
           // Strided rows, many of them: one thread per row.
-          check_cumsum(random_tensor({n, 300}, dtype), 0, reverse, 0);
-          check_cumsum(random_tensor({300, n}, dtype).t(), 1, reverse, 0);
+          check_cumsum(random_tensor({n, 260}, dtype), 0, reverse, 0);
+          check_cumsum(random_tensor({260, n}, dtype).t(), 1, reverse, 0);
           check_cumsum(random_tensor({n, 4}, dtype).t(), 1, reverse, 0);
         }
       }
