@@ -582,6 +582,69 @@ bool has_exact_unary_kernel(UnaryOp op, DType dtype);
 void exact_unary_raw(UnaryOp op, DType dtype, void* out, const void* x, const BinaryGeometry& g);
 void exact_unary(UnaryOp op, const Tensor& out, const Tensor& x);
 
+
+// reductions, continued (reduce_more.cu, reduce_grad.cu). Each _raw function
+// takes device pointers (host memory in the emulated tests), a RowGeometry
+// whose operand 0 is the input unless said otherwise, and `threads_per_row`
+// as reduce_raw does.
+
+// sum and prod of float32/float64 (into the input's dtype) and of int32,
+// int64 and bool (into int64, wrapping on overflow); amax and amin of int32
+// and int64. Float sum/amax/amin are also served by reduce().
+enum class FoldOp { sum, prod, amax, amin };
+void fold_raw(FoldOp op, DType dtype, void* out, const void* x, const RowGeometry& g,
+              int threads_per_row = 0);
+void fold(FoldOp op, const Tensor& out, const Tensor& x, const Shape& dims);
+
+// values (x's dtype) and indices (int64, the row-major position among the
+// reduced elements) of the first max (min) of each row; NaN is the extreme.
+// float32, float64, int32, int64.
+void arg_extreme_raw(bool is_max, DType dtype, void* values, int64_t* indices, const void* x,
+                     const RowGeometry& g, int threads_per_row = 0);
+void arg_extreme(const Tensor& values, const Tensor& indices, const Tensor& x, const Shape& dims,
+                 bool is_max);
+
+// var (or std when take_sqrt) with `correction`, float32/float64.
+void var_raw(DType dtype, void* out, const void* x, const RowGeometry& g, double correction,
+             bool take_sqrt, int threads_per_row = 0);
+void var(const Tensor& out, const Tensor& x, const Shape& dims, double correction,
+         bool take_sqrt);
+
+// log(sum(exp(x))) of each row, float32/float64.
+void logsumexp_raw(DType dtype, void* out, const void* x, const RowGeometry& g,
+                   int threads_per_row = 0);
+void logsumexp(const Tensor& out, const Tensor& x, const Shape& dims);
+
+// The p-norm of each row (p = 0, +-inf or any other number), float32/float64.
+void norm_raw(DType dtype, void* out, const void* x, const RowGeometry& g, double p,
+              int threads_per_row = 0);
+void norm(const Tensor& out, const Tensor& x, const Shape& dims, double p);
+
+// Inclusive running sum along each row (from its end when `reverse`):
+// operand 0 of g is out, 1 is x. Floats keep their dtype; int32, int64 and
+// bool sum into int64.
+void cumsum_raw(DType dtype, void* out, const void* x, const RowGeometry& g, bool reverse,
+                int threads_per_row = 0);
+void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse);
+
+// The reductions' backward helpers, float32/float64, with the semantics of
+// their cpu:: namesakes. Operand 0 of g is the result (contiguous, x's
+// shape), 1 is x; `per_row` is the geometry of the keepdim-shaped operands
+// expanded to x's shape (grad, or the forward's output, or grad then out).
+void prod_backward_raw(DType dtype, void* grad_x, const void* grad, const void* x,
+                       const RowGeometry& g, const RowGeometry& per_row, int threads_per_row = 0);
+void extreme_weights_raw(DType dtype, void* weights, const void* x, const void* out,
+                         const RowGeometry& g, const RowGeometry& per_row,
+                         int threads_per_row = 0);
+void norm_backward_raw(DType dtype, void* grad_x, const void* grad, const void* x,
+                       const void* out, const RowGeometry& g, const RowGeometry& per_row,
+                       double p, int threads_per_row = 0);
+void prod_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& x, const Shape& dims);
+void extreme_weights(const Tensor& weights, const Tensor& x, const Tensor& out,
+                     const Shape& dims);
+void norm_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& x, const Tensor& out,
+                   const Shape& dims, double p);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -378,6 +378,56 @@ void exact_unary_raw(UnaryOp op, DType, void*, const void*, const BinaryGeometry
 }
 void exact_unary(UnaryOp op, const Tensor&, const Tensor&) { not_built(unary_op_name(op)); }
 
+
+// reductions, continued
+const char* fold_op_name(FoldOp op) {
+  const char* names[] = {"sum", "prod", "amax", "amin"};
+  return names[int(op)];
+}
+void fold_raw(FoldOp op, DType, void*, const void*, const RowGeometry&, int) {
+  not_built(fold_op_name(op));
+}
+void fold(FoldOp op, const Tensor&, const Tensor&, const Shape&) { not_built(fold_op_name(op)); }
+void arg_extreme_raw(bool is_max, DType, void*, int64_t*, const void*, const RowGeometry&, int) {
+  not_built(is_max ? "max" : "min");
+}
+void arg_extreme(const Tensor&, const Tensor&, const Tensor&, const Shape&, bool is_max) {
+  not_built(is_max ? "max" : "min");
+}
+void var_raw(DType, void*, const void*, const RowGeometry&, double, bool take_sqrt, int) {
+  not_built(take_sqrt ? "std" : "var");
+}
+void var(const Tensor&, const Tensor&, const Shape&, double, bool take_sqrt) {
+  not_built(take_sqrt ? "std" : "var");
+}
+void logsumexp_raw(DType, void*, const void*, const RowGeometry&, int) { not_built("logsumexp"); }
+void logsumexp(const Tensor&, const Tensor&, const Shape&) { not_built("logsumexp"); }
+void norm_raw(DType, void*, const void*, const RowGeometry&, double, int) { not_built("norm"); }
+void norm(const Tensor&, const Tensor&, const Shape&, double) { not_built("norm"); }
+void cumsum_raw(DType, void*, const void*, const RowGeometry&, bool, int) { not_built("cumsum"); }
+void cumsum(const Tensor&, const Tensor&, int64_t, bool) { not_built("cumsum"); }
+void prod_backward_raw(DType, void*, const void*, const void*, const RowGeometry&,
+                       const RowGeometry&, int) {
+  not_built("prod_backward");
+}
+void extreme_weights_raw(DType, void*, const void*, const void*, const RowGeometry&,
+                         const RowGeometry&, int) {
+  not_built("extreme_weights");
+}
+void norm_backward_raw(DType, void*, const void*, const void*, const void*, const RowGeometry&,
+                       const RowGeometry&, double, int) {
+  not_built("norm_backward");
+}
+void prod_backward(const Tensor&, const Tensor&, const Tensor&, const Shape&) {
+  not_built("prod_backward");
+}
+void extreme_weights(const Tensor&, const Tensor&, const Tensor&, const Shape&) {
+  not_built("extreme_weights");
+}
+void norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Shape&,
+                   double) {
+  not_built("norm_backward");
+}
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -51,13 +51,6 @@ void check_float(const Tensor& x, const char* op) {
                    x.str());
 }
 
-// The CUDA kernels cover float32 and float64 (there is no CUDA dtype
-// conversion to widen other inputs with).
-void check_cuda_float(const Tensor& x, const char* op) {
-  EMBER_CHECK_KIND(type, x.dtype() == DType::float32 || x.dtype() == DType::float64, op,
-                   ": CUDA kernels take float32 or float64, got ", x.str());
-}
-
 // Checks that `t` has x's shape with the reduced dims kept as size 1, on x's device.
 void check_keepdim_operand(const Tensor& t, const Tensor& x, const Shape& rdims, const char* op,
                            const char* what) {
@@ -80,8 +73,11 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
   switch (x.device().type) {
     case DeviceType::cpu: cpu::amax(out, x, rdims, is_max); break;
     case DeviceType::cuda:
-      check_cuda_float(x, op);
-      cuda::reduce(is_max ? cuda::ReduceOp::amax : cuda::ReduceOp::amin, out, x, rdims);
+      if (is_floating(x.dtype())) {
+        cuda::reduce(is_max ? cuda::ReduceOp::amax : cuda::ReduceOp::amin, out, x, rdims);
+      } else {
+        cuda::fold(is_max ? cuda::FoldOp::amax : cuda::FoldOp::amin, out, x, rdims);
+      }
       break;
     default: no_kernel(op, x.device());
   }
@@ -96,6 +92,7 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim
   Tensor indices = alloc(x, rdims, keepdim, DType::int64);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::arg_extreme(values, indices, x, rdims, is_max); break;
+    case DeviceType::cuda: cuda::arg_extreme(values, indices, x, rdims, is_max); break;
     default: no_kernel(op, x.device());
   }
   return {values, indices};
@@ -106,6 +103,15 @@ Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bo
   if (!dim) {
     EMBER_CHECK_KIND(index, x.numel() > 0, op, ": cannot take the ", op,
                      " of the empty tensor ", x.str());
+    if (x.device().is_cuda()) {
+      // Rows over every dim index the flattened tensor: no copy of a strided x.
+      Shape all = reduction_dims({}, x.dim(), op);
+      Tensor value = Tensor::empty({}, x.dtype(), x.device());
+      Tensor index = Tensor::empty(keepdim ? Shape(x.dim(), 1) : Shape{}, DType::int64,
+                                   x.device());
+      cuda::arg_extreme(value, index, x, all, is_max);
+      return index;
+    }
     Tensor flat = x.reshape({x.numel()});
     Tensor index = extreme_dim(flat, 0, false, is_max).second;
     return keepdim ? index.reshape(Shape(x.dim(), 1)) : index;
@@ -123,6 +129,7 @@ Tensor variance(const Tensor& x, const Shape& dims, double correction, bool keep
   Tensor out = alloc(x, rdims, keepdim, x.dtype());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::var(out, x, rdims, correction, take_sqrt); break;
+    case DeviceType::cuda: cuda::var(out, x, rdims, correction, take_sqrt); break;
     default: no_kernel(op, x.device());
   }
   return out;
@@ -169,8 +176,11 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   switch (x.device().type) {
     case DeviceType::cpu: cpu::sum(out, x.to(dtype), rdims); break;
     case DeviceType::cuda:
-      check_cuda_float(x, "sum");
-      cuda::reduce(cuda::ReduceOp::sum, out, x, rdims);
+      if (is_floating(x.dtype())) {
+        cuda::reduce(cuda::ReduceOp::sum, out, x, rdims);
+      } else {
+        cuda::fold(cuda::FoldOp::sum, out, x, rdims);
+      }
       break;
     default: no_kernel("sum", x.device());
   }
@@ -204,6 +214,7 @@ Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
   Tensor out = alloc(x, rdims, keepdim, dtype);
   switch (x.device().type) {
     case DeviceType::cpu: cpu::prod(out, x.to(dtype), rdims); break;
+    case DeviceType::cuda: cuda::fold(cuda::FoldOp::prod, out, x, rdims); break;
     default: no_kernel("prod", x.device());
   }
   return out;
@@ -243,6 +254,7 @@ Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
   Tensor out = alloc(input, rdims, keepdim, input.dtype());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::logsumexp(out, input, rdims); break;
+    case DeviceType::cuda: cuda::logsumexp(out, input, rdims); break;
     default: no_kernel("logsumexp", x.device());
   }
   return out;
@@ -256,6 +268,7 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
   Tensor out = alloc(x, rdims, keepdim, x.dtype());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::norm(out, x, rdims, p); break;
+    case DeviceType::cuda: cuda::norm(out, x, rdims, p); break;
     default: no_kernel("norm", x.device());
   }
   return out;
@@ -276,6 +289,7 @@ Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::cumsum(out, x.to(dtype), dim, reverse); break;
+    case DeviceType::cuda: cuda::cumsum(out, x, dim, reverse); break;
     default: no_kernel("cumsum", x.device());
   }
   return out;
@@ -288,6 +302,7 @@ Tensor prod_backward(const Tensor& grad, const Tensor& x, const Shape& dims) {
   Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::prod_backward(grad_x, grad, x, rdims); break;
+    case DeviceType::cuda: cuda::prod_backward(grad_x, grad, x, rdims); break;
     default: no_kernel("prod_backward", x.device());
   }
   return grad_x;
@@ -300,6 +315,7 @@ Tensor extreme_weights(const Tensor& x, const Tensor& out, const Shape& dims) {
   Tensor weights = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::extreme_weights(weights, x, out, rdims); break;
+    case DeviceType::cuda: cuda::extreme_weights(weights, x, out, rdims); break;
     default: no_kernel("extreme_weights", x.device());
   }
   return weights;
@@ -314,6 +330,7 @@ Tensor norm_backward(const Tensor& grad, const Tensor& x, const Tensor& out, dou
   Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::norm_backward(grad_x, grad, x, out, rdims, p); break;
+    case DeviceType::cuda: cuda::norm_backward(grad_x, grad, x, out, rdims, p); break;
     default: no_kernel("norm_backward", x.device());
   }
   return grad_x;
