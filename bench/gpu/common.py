@@ -36,6 +36,8 @@ def cuda_built() -> bool:
 
 def refusal() -> str | None:
     """The one line printed instead of benchmarking, or None when a GPU is usable."""
+    if em.backends.cuda.is_emulated():
+        return "bench/gpu: the CUDA device is the CPU emulator (EMBER_CUDA=EMULATED): nothing to time"
     if em.cuda.is_available():
         return None
     return f"bench/gpu: no CUDA device (ember built with CUDA: {'yes' if cuda_built() else 'no'})"

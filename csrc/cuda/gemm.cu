@@ -487,17 +487,20 @@ std::atomic<bool>& allow_tf32_flag() {
   return flag;
 }
 
+// The TF32 kernel has a body only where it was compiled for compute_80 or
+// newer: a device of compute capability 8+ running PTX JIT-compiled from an
+// older virtual architecture would get the empty one, so ask the kernel.
 bool tensor_cores_available() {
 #if defined(EMBER_CUDA_EMU)
   return true;
 #else
-  int device = 0, major = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+  cudaFuncAttributes attr;
+  auto kernel = gemm_tf32_kernel<Load::scalar, Load::scalar>;
+  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess) {
     cudaGetLastError();
     return false;
   }
-  return major >= 8;
+  return attr.ptxVersion >= 80 && attr.binaryVersion >= 80;
 #endif
 }
 

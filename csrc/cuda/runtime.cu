@@ -50,6 +50,7 @@ namespace ember {
 namespace cuda {
 
 bool is_built() { return true; }
+bool is_emulated() { return false; }
 
 int device_count() {
   int count = 0;

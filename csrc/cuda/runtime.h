@@ -14,6 +14,8 @@ namespace ember {
 namespace cuda {
 
 bool is_built();
+// True in the EMBER_CUDA=EMULATED build: "cuda:0" is the CUDA-on-CPU harness.
+bool is_emulated();
 int device_count();  // 0 when not built or no driver/device is present
 int current_device();
 void set_device(int index);

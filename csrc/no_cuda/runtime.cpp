@@ -14,6 +14,7 @@ namespace {
 }  // namespace
 
 bool is_built() { return false; }
+bool is_emulated() { return false; }
 int device_count() { return 0; }
 int current_device() { not_built("cuda.current_device"); }
 void set_device(int) { not_built("cuda.set_device"); }

@@ -1,6 +1,6 @@
-// Creation ops. Values are produced on the CPU (random ones from the seeded
-// generator, so a seed gives the same numbers on every device) and copied
-// to the requested device.
+// Creation ops. Random tensors are drawn on their device from the seeded
+// counter-based generator (so a seed gives the same numbers on every
+// device); ranges and identities are built on the CPU and copied.
 #include "ops/creation.h"
 
 #include <cmath>
@@ -59,21 +59,21 @@ Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
 }
 
 Tensor rand(const Shape& shape, DType dtype, Device device) {
-  Tensor out = Tensor::empty(shape, dtype);
+  Tensor out = Tensor::empty(shape, dtype, device);
   uniform_(out, 0.0, 1.0);
-  return out.to(device);
+  return out;
 }
 
 Tensor randn(const Shape& shape, DType dtype, Device device) {
-  Tensor out = Tensor::empty(shape, dtype);
+  Tensor out = Tensor::empty(shape, dtype, device);
   normal_(out, 0.0, 1.0);
-  return out.to(device);
+  return out;
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Device device) {
-  Tensor out = Tensor::empty(shape, dtype);
+  Tensor out = Tensor::empty(shape, dtype, device);
   randint_(out, low, high);
-  return out.to(device);
+  return out;
 }
 
 }  // namespace ember

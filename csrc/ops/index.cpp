@@ -382,26 +382,10 @@ Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indic
   return self;
 }
 
-Tensor one_hot(const Tensor& input, int64_t num_classes) {
-  EMBER_CHECK_KIND(type, input.dtype() == DType::int64, "one_hot: input must be an int64 "
-                   "tensor of class indices, got ", input.str());
-  Tensor idx = input.contiguous();
-  int64_t n = idx.numel();
-  Shape shape = input.shape();
-  if (input.device().type == DeviceType::cuda) {
-    // The kernel writes every element (no zero fill) and checks the classes.
-    if (num_classes == -1) {
-      EMBER_CHECK(n > 0, "one_hot: can't infer num_classes from an empty tensor");
-      num_classes = cuda::index_max(idx) + 1;
-    }
-    EMBER_CHECK(num_classes >= 0, "one_hot: num_classes must be -1 or non-negative, got ",
-                num_classes);
-    shape.push_back(num_classes);
-    Tensor out = Tensor::empty(shape, DType::int64, input.device());
-    cuda::one_hot(out.view({n, num_classes}), idx);
-    return out;
-  }
-  const int64_t* p = idx.data<int64_t>();
+namespace {
+
+// num_classes, inferred as max + 1 when -1, after the CPU checks every class.
+int64_t cpu_num_classes(const int64_t* p, int64_t n, int64_t num_classes) {
   if (num_classes == -1) {
     EMBER_CHECK(n > 0, "one_hot: can't infer num_classes from an empty tensor");
     num_classes = *std::max_element(p, p + n) + 1;
@@ -412,13 +396,40 @@ Tensor one_hot(const Tensor& input, int64_t num_classes) {
     EMBER_CHECK(p[i] >= 0 && p[i] < num_classes, "one_hot: class value ", p[i],
                 " is out of range for num_classes ", num_classes);
   }
-  shape.push_back(num_classes);
-  Tensor out = Tensor::zeros(shape, DType::int64, input.device());
+  return num_classes;
+}
+
+}  // namespace
+
+Tensor one_hot(const Tensor& input, int64_t num_classes) {
+  EMBER_CHECK_KIND(type, input.dtype() == DType::int64, "one_hot: input must be an int64 "
+                   "tensor of class indices, got ", input.str());
+  Tensor idx = input.contiguous();
+  const int64_t n = idx.numel();
+  Shape shape = input.shape();
   switch (input.device().type) {
-    case DeviceType::cpu: cpu::one_hot(out.view({n, num_classes}), idx); break;
+    case DeviceType::cpu: {
+      num_classes = cpu_num_classes(idx.data<int64_t>(), n, num_classes);
+      shape.push_back(num_classes);
+      Tensor out = Tensor::zeros(shape, DType::int64, input.device());
+      cpu::one_hot(out.view({n, num_classes}), idx);
+      return out;
+    }
+    case DeviceType::cuda: {
+      // The kernel writes every element (no zero fill) and checks the classes.
+      if (num_classes == -1) {
+        EMBER_CHECK(n > 0, "one_hot: can't infer num_classes from an empty tensor");
+        num_classes = cuda::index_max(idx) + 1;
+      }
+      EMBER_CHECK(num_classes >= 0, "one_hot: num_classes must be -1 or non-negative, got ",
+                  num_classes);
+      shape.push_back(num_classes);
+      Tensor out = Tensor::empty(shape, DType::int64, input.device());
+      cuda::one_hot(out.view({n, num_classes}), idx);
+      return out;
+    }
     default: no_kernel("one_hot", input.device());
   }
-  return out;
 }
 
 Tensor pad(const Tensor& input, const Shape& pad, Scalar value) {

@@ -157,11 +157,7 @@ Tensor softmax_grad(const Tensor& grad, const Tensor& y, int64_t dim, bool log) 
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   switch (y.device().type) {
     case DeviceType::cpu: cpu::softmax_backward(out, grad.to(y.dtype()), y, dim, log); break;
-    case DeviceType::cuda:
-      EMBER_CHECK_KIND(type, grad.dtype() == y.dtype(), op, ": grad ", grad.str(),
-                       " must have the output's dtype on CUDA, got ", y.str());
-      cuda::softmax_backward(out, grad, y, dim, log);
-      break;
+    case DeviceType::cuda: cuda::softmax_backward(out, grad.to(y.dtype()), y, dim, log); break;
     default: no_kernel(op, y.device());
   }
   return out;
@@ -193,19 +189,23 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   Shape rdims = reduction_dims(dims, x.dim(), "mean");
   int64_t count = 1;
   for (int64_t d : rdims) count *= x.size(d);
-  if (x.device().is_cuda()) {
-    Tensor out = alloc(x, rdims, keepdim, x.dtype());
-    cuda::reduce(cuda::ReduceOp::mean, out, x, rdims);
-    return out;
+  switch (x.device().type) {
+    case DeviceType::cpu: {
+      Tensor total = sum(x, rdims, keepdim);
+      // A count of 0 gives 0/0 = NaN, as in PyTorch.
+      EMBER_DISPATCH_FLOAT(x.dtype(), "mean", [&] {
+        scalar_t* p = total.data<scalar_t>();
+        for (int64_t i = 0; i < total.numel(); ++i) p[i] = scalar_t(double(p[i]) / double(count));
+      });
+      return total;
+    }
+    case DeviceType::cuda: {
+      Tensor out = alloc(x, rdims, keepdim, x.dtype());
+      cuda::reduce(cuda::ReduceOp::mean, out, x, rdims);
+      return out;
+    }
+    default: no_kernel("mean", x.device());
   }
-  Tensor total = sum(x, rdims, keepdim);
-  if (x.device().type != DeviceType::cpu) no_kernel("mean", x.device());
-  // A count of 0 gives 0/0 = NaN, as in PyTorch.
-  EMBER_DISPATCH_FLOAT(x.dtype(), "mean", [&] {
-    scalar_t* p = total.data<scalar_t>();
-    for (int64_t i = 0; i < total.numel(); ++i) p[i] = scalar_t(double(p[i]) / double(count));
-  });
-  return total;
 }
 
 Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
@@ -302,7 +302,7 @@ Tensor prod_backward(const Tensor& grad, const Tensor& x, const Shape& dims) {
   Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::prod_backward(grad_x, grad, x, rdims); break;
-    case DeviceType::cuda: cuda::prod_backward(grad_x, grad, x, rdims); break;
+    case DeviceType::cuda: cuda::prod_backward(grad_x, grad.to(x.dtype()), x, rdims); break;
     default: no_kernel("prod_backward", x.device());
   }
   return grad_x;
@@ -315,7 +315,7 @@ Tensor extreme_weights(const Tensor& x, const Tensor& out, const Shape& dims) {
   Tensor weights = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::extreme_weights(weights, x, out, rdims); break;
-    case DeviceType::cuda: cuda::extreme_weights(weights, x, out, rdims); break;
+    case DeviceType::cuda: cuda::extreme_weights(weights, x, out.to(x.dtype()), rdims); break;
     default: no_kernel("extreme_weights", x.device());
   }
   return weights;
@@ -330,7 +330,9 @@ Tensor norm_backward(const Tensor& grad, const Tensor& x, const Tensor& out, dou
   Tensor grad_x = Tensor::empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::cpu: cpu::norm_backward(grad_x, grad, x, out, rdims, p); break;
-    case DeviceType::cuda: cuda::norm_backward(grad_x, grad, x, out, rdims, p); break;
+    case DeviceType::cuda:
+      cuda::norm_backward(grad_x, grad.to(x.dtype()), x, out.to(x.dtype()), rdims, p);
+      break;
     default: no_kernel("norm_backward", x.device());
   }
   return grad_x;

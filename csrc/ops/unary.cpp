@@ -72,7 +72,8 @@ static void cuda_unary(UnaryOp op, const Tensor& out, const Tensor& x, double al
                        double beta) {
   if (cuda::has_exact_unary_kernel(op, x.dtype())) return cuda::exact_unary(op, out, x);
   const char* name = unary_op_name(op);
-  if (!cuda::has_unary_kernel(op)) no_kernel(name, x.device());
+  EMBER_CHECK_KIND(type, cuda::has_unary_kernel(op), name, ": unsupported dtype ",
+                   dtype_name(x.dtype()));
   EMBER_CHECK_KIND(type, is_floating(out.dtype()), name, ": unsupported dtype ",
                    dtype_name(out.dtype()), " on CUDA");
   cuda::unary(op, out, x.to(out.dtype()), alpha, beta);
@@ -137,10 +138,7 @@ Tensor activation_backward(UnaryOp op, const Tensor& grad, const Tensor& x, doub
       cpu::activation_backward(op, out, grad.to(dtype), x.to(dtype), alpha, beta);
       break;
     case DeviceType::cuda:
-      EMBER_CHECK_KIND(not_implemented, grad.dtype() == dtype && x.dtype() == dtype, name,
-                       "_backward: mixed dtypes on CUDA are not supported yet (", grad.str(),
-                       " and ", x.str(), "); convert one operand on the CPU first");
-      cuda::activation_backward(op, out, grad, x, alpha, beta);
+      cuda::activation_backward(op, out, grad.to(dtype), x.to(dtype), alpha, beta);
       break;
     default: no_kernel(name, x.device());
   }

@@ -27,6 +27,7 @@ void bind_runtime(py::module_& m) {
 
   py::module_ c = m.def_submodule("cuda", "CUDA runtime queries");
   c.def("is_built", &cuda::is_built);
+  c.def("is_emulated", &cuda::is_emulated);
   c.def("device_count", &cuda::device_count);
   c.def("current_device", &cuda::current_device);
   c.def("set_device", &cuda::set_device);

@@ -25,3 +25,9 @@ class _MatmulSettings:
 
 
 matmul = _MatmulSettings()
+
+
+def is_emulated() -> bool:
+    """True in the EMBER_CUDA=EMULATED build, where "cuda" runs ember's CUDA
+    kernels on the CPU through the CUDA-on-CPU harness (for testing only)."""
+    return _C.cuda.is_emulated()
