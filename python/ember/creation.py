@@ -77,7 +77,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         >>> em.tensor([[1, 2], [3, 4]], dtype=em.float32)
     """
     arr = _to_numpy(data)
-    if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+    # Python floats take the default dtype, unless dtype= says otherwise (then
+    # they are converted once, straight from float64).
+    if arr.dtype == np.float64 and not isinstance(data, np.ndarray) and dtype is None:
         arr = arr.astype(np.float32) if get_default_dtype() == _C.DType.float32 else arr
     target = parse_dtype(dtype) if dtype is not None else _ember_dtype_for(arr)
     raw = _C.from_numpy(np.asarray(arr, dtype=_numpy_dtype(target))).clone()

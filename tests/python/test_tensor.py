@@ -216,3 +216,14 @@ def test_device_objects():
     assert d.type == "cpu" and str(d) == "cpu" and d == em.zeros(1).device
     c = em.device("cuda:1")
     assert c.type == "cuda" and c.index == 1
+
+
+def test_python_floats_keep_float64_precision_when_asked():
+    # A float64 tensor built from Python floats (and written through
+    # __setitem__) must not round through float32 on the way.
+    t = em.tensor([0.31, 1e-310], dtype=em.float64)
+    assert t.tolist() == [0.31, 1e-310]
+    assert float(em.tensor(0.31, dtype=em.float64)) == 0.31
+    t[0] = 0.1
+    assert float(t[0]) == 0.1
+    assert em.tensor(0.31).dtype == em.float32
