@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test in both build configurations: CUDA compiled when nvcc is
-# found (preset "test") and CUDA off (preset "test-cpu"). For each: configure,
-# build (the module lands in python/ember), ctest, then pytest on that build.
+# Runs every test in three build configurations: CUDA compiled when nvcc is
+# found (preset "test"), CUDA off ("test-cpu"), and the emulated CUDA device
+# ("test-emu": the .cu kernels run on the CPU through the CUDA-on-CPU
+# harness, so the Python suites' cuda variants run without a GPU). For each:
+# configure, build (the module lands in python/ember), ctest, then pytest on
+# that build (only the cuda variants for test-emu: the rest ran already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for preset in test test-cpu; do
+for preset in test test-cpu test-emu; do
   echo "=== configuration: ${preset} ==="
   cmake --workflow --preset "${preset}"
-  PYTHONPATH="${PWD}/python" python -m pytest tests/python -q -p no:cacheprovider
+  selection=()
+  if [ "${preset}" = test-emu ]; then selection=(-k cuda); fi
+  PYTHONPATH="${PWD}/python" python -m pytest tests/python -q -p no:cacheprovider "${selection[@]}"
 done

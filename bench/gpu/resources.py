@@ -46,7 +46,8 @@ def demangle(names: list[str]) -> list[str]:
     tool = shutil.which("c++filt")
     if not tool or not names:
         return names
-    out = subprocess.run([tool], input="\n".join(names), capture_output=True, text=True)
+    out = subprocess.run([tool], input="\n".join(names), capture_output=True, text=True,
+                         check=False)
     return out.stdout.splitlines() if out.returncode == 0 else names
 
 
