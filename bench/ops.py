@@ -17,22 +17,11 @@ import platform
 import statistics
 import time
 
-
-def _threads_from_argv() -> int:
-    """--threads, read before numpy and PyTorch start their thread pools."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int, default=os.cpu_count())
-    return pre.parse_known_args()[0].threads
-
-
-# Imported by bench/run.py, which configures the threads itself first.
+# Imported by bench/run.py, which sizes the thread pools itself first.
 if __name__ == "__main__":
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(_threads_from_argv())
-    # The contenders alternate in one process: threads that spin after their
-    # parallel region would steal the cores from the next contender (OpenBLAS
-    # spins about 2^28 cycles by default; 2^4 is its minimum).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    import _env  # bench/ is sys.path[0] when this runs as a script
+
+    _env.size_thread_pools(_env.threads_from_argv(default=os.cpu_count()))
 
 import numpy as np
 

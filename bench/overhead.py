@@ -17,17 +17,11 @@ import os
 import statistics
 import time
 
-
-def _threads_from_argv() -> int:
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int, default=1)
-    return pre.parse_known_args()[0].threads
-
-
-# Imported by bench/run.py, which configures the threads itself first.
+# Imported by bench/run.py, which sizes the thread pools itself first.
 if __name__ == "__main__":
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(_threads_from_argv())
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import _env  # bench/ is sys.path[0] when this runs as a script
+
+    _env.size_thread_pools(_env.threads_from_argv(default=1))
 
 import numpy as np
 

@@ -55,15 +55,12 @@ def _parse_args(argv=None) -> argparse.Namespace:
 
 ARGS = _parse_args()
 
-# Every thread pool is sized before numpy, PyTorch or ember load, as in
-# bench/ops.py: the contenders alternate in one process, so a pool that spins
-# after its parallel region would steal the cores from the next contender
-# (OpenBLAS spins about 2^28 cycles by default; 2^4 is its minimum).
-os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+# Every thread pool is sized before numpy, PyTorch or ember load.
+from bench import _env
+
+_env.size_thread_pools(ARGS.threads)
 if importlib.util.find_spec("ember") is None:
     sys.path.insert(0, os.path.join(ROOT, "python"))
 

@@ -3,6 +3,7 @@
 #include "ops/conv.h"
 
 #include "cpu/conv.h"
+#include "cuda/geometry.h"
 #include "cuda/kernels.h"
 
 namespace ember {
@@ -88,27 +89,6 @@ cpu::Conv2dShape conv_shape(const Tensor& input, const Tensor& weight, const Sha
   return s;
 }
 
-cuda::Conv2dGeometry cuda_geometry(const cpu::Conv2dShape& s) {
-  cuda::Conv2dGeometry g;
-  g.batch = s.batch;
-  g.in_channels = s.in_channels;
-  g.in_h = s.in_h;
-  g.in_w = s.in_w;
-  g.out_channels = s.out_channels;
-  g.kernel_h = s.kernel_h;
-  g.kernel_w = s.kernel_w;
-  g.out_h = s.out_h;
-  g.out_w = s.out_w;
-  g.stride_h = s.stride_h;
-  g.stride_w = s.stride_w;
-  g.pad_h = s.pad_h;
-  g.pad_w = s.pad_w;
-  g.dilation_h = s.dilation_h;
-  g.dilation_w = s.dilation_w;
-  g.groups = s.groups;
-  return g;
-}
-
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Shape& stride,
@@ -138,7 +118,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
                                       out.data<scalar_t>());
       });
       break;
-    case DeviceType::cuda: cuda::conv2d_forward(out, x, w, b, cuda_geometry(s)); break;
+    case DeviceType::cuda: cuda::conv2d_forward(out, x, w, b, cuda::conv2d_geometry(s)); break;
     default: no_kernel("conv2d", input.device());
   }
   return out;
@@ -175,7 +155,7 @@ std::vector<Tensor> conv2d_backward(const Tensor& grad_out, const Tensor& input,
       });
       break;
     case DeviceType::cuda: {
-      const cuda::Conv2dGeometry geometry = cuda_geometry(s);
+      const cuda::Conv2dGeometry geometry = cuda::conv2d_geometry(s);
       if (need_input) cuda::conv2d_backward_input(grads[0], g, w, geometry);
       if (need_weight) cuda::conv2d_backward_weight(grads[1], g, x, geometry);
       if (need_bias) cuda::conv2d_backward_bias(grads[2], g, geometry);

@@ -3,6 +3,7 @@
 #include "ops/pool.h"
 
 #include "cpu/pool.h"
+#include "cuda/geometry.h"
 #include "cuda/kernels.h"
 
 namespace ember {
@@ -72,24 +73,6 @@ cpu::Pool2dShape window_shape(const char* op, const Shape& input_shape, const Sh
   return s;
 }
 
-cuda::Pool2dGeometry cuda_geometry(const cpu::Pool2dShape& s) {
-  cuda::Pool2dGeometry g;
-  g.planes = s.planes;
-  g.in_h = s.in_h;
-  g.in_w = s.in_w;
-  g.out_h = s.out_h;
-  g.out_w = s.out_w;
-  g.kernel_h = s.kernel_h;
-  g.kernel_w = s.kernel_w;
-  g.stride_h = s.stride_h;
-  g.stride_w = s.stride_w;
-  g.pad_h = s.pad_h;
-  g.pad_w = s.pad_w;
-  g.dilation_h = s.dilation_h;
-  g.dilation_w = s.dilation_w;
-  return g;
-}
-
 Shape pooled_shape(const Shape& input_shape, int64_t out_h, int64_t out_w) {
   Shape shape(input_shape.begin(), input_shape.end() - 2);
   shape.push_back(out_h);
@@ -128,7 +111,7 @@ std::vector<Tensor> max_pool2d(const Tensor& input, const Shape& kernel_size, co
       break;
     case DeviceType::cuda:
       cuda::max_pool2d_raw(input.dtype(), out.raw_data(), indices.data<int64_t>(), x.raw_data(),
-                           cuda_geometry(s));
+                           cuda::pool2d_geometry(s));
       break;
     default: no_kernel("max_pool2d", input.device());
   }
@@ -159,7 +142,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
       break;
     case DeviceType::cuda:
       cuda::max_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
-                                    idx.data<int64_t>(), cuda_geometry(s));
+                                    idx.data<int64_t>(), cuda::pool2d_geometry(s));
       break;
     default: no_kernel(op, grad_out.device());
   }
@@ -186,7 +169,7 @@ Tensor avg_pool2d(const Tensor& input, const Shape& kernel_size, const Shape& st
       });
       break;
     case DeviceType::cuda:
-      cuda::avg_pool2d_raw(input.dtype(), out.raw_data(), x.raw_data(), cuda_geometry(s),
+      cuda::avg_pool2d_raw(input.dtype(), out.raw_data(), x.raw_data(), cuda::pool2d_geometry(s),
                            count_include_pad, divisor_override);
       break;
     default: no_kernel("avg_pool2d", input.device());
@@ -217,7 +200,7 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape,
       break;
     case DeviceType::cuda:
       cuda::avg_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
-                                    cuda_geometry(s), count_include_pad, divisor_override);
+                                    cuda::pool2d_geometry(s), count_include_pad, divisor_override);
       break;
     default: no_kernel(op, grad_out.device());
   }
@@ -258,7 +241,7 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Shape& output_size) {
       break;
     case DeviceType::cuda:
       cuda::adaptive_avg_pool2d_raw(input.dtype(), out.raw_data(), x.raw_data(),
-                                    cuda_geometry(s));
+                                    cuda::pool2d_geometry(s));
       break;
     default: no_kernel("adaptive_avg_pool2d", input.device());
   }
@@ -285,7 +268,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, const Shape& input_s
       break;
     case DeviceType::cuda:
       cuda::adaptive_avg_pool2d_backward_raw(grad_out.dtype(), grad_in.raw_data(), g.raw_data(),
-                                             cuda_geometry(s));
+                                             cuda::pool2d_geometry(s));
       break;
     default: no_kernel(op, grad_out.device());
   }

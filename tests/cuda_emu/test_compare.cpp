@@ -19,10 +19,7 @@
 namespace ember {
 namespace {
 
-using exact_test::Edges;
-using exact_test::kAllDtypes;
-using exact_test::mismatch;
-using exact_test::values;
+using namespace exact_test;
 
 const CompareOp kCompareOps[] = {CompareOp::eq, CompareOp::ne, CompareOp::lt,
                                  CompareOp::le, CompareOp::gt, CompareOp::ge,

@@ -14,11 +14,15 @@
 #include "core/check.h"
 #include "core/random.h"
 #include "cpu/conv.h"
+#include "cuda/geometry.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
+
+using namespace emu_test;
 
 struct Case {
   int64_t batch, channels, h, w, out_channels, kernel_h, kernel_w;
@@ -48,27 +52,6 @@ cpu::Conv2dShape shape_of(const Case& c) {
   return s;
 }
 
-cuda::Conv2dGeometry geometry_of(const cpu::Conv2dShape& s) {
-  cuda::Conv2dGeometry g;
-  g.batch = s.batch;
-  g.in_channels = s.in_channels;
-  g.in_h = s.in_h;
-  g.in_w = s.in_w;
-  g.out_channels = s.out_channels;
-  g.kernel_h = s.kernel_h;
-  g.kernel_w = s.kernel_w;
-  g.out_h = s.out_h;
-  g.out_w = s.out_w;
-  g.stride_h = s.stride_h;
-  g.stride_w = s.stride_w;
-  g.pad_h = s.pad_h;
-  g.pad_w = s.pad_w;
-  g.dilation_h = s.dilation_h;
-  g.dilation_w = s.dilation_w;
-  g.groups = s.groups;
-  return g;
-}
-
 std::string describe(const Case& c, DType dtype) {
   return std::string(dtype_name(dtype)) + " N" + std::to_string(c.batch) + " C" +
          std::to_string(c.channels) + " " + std::to_string(c.h) + "x" + std::to_string(c.w) +
@@ -78,17 +61,6 @@ std::string describe(const Case& c, DType dtype) {
          std::to_string(c.pad_left) + "," + std::to_string(c.pad_bottom) + "," +
          std::to_string(c.pad_right) + " d" + std::to_string(c.dilation_h) + "," +
          std::to_string(c.dilation_w) + " g" + std::to_string(c.groups);
-}
-
-Tensor random_tensor(const Shape& shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, -1.0, 1.0);
-  return t;
-}
-
-double value(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[i])
-                                     : static_cast<const double*>(t.raw_data())[i];
 }
 
 // Entries of `got` farther from `expected` than the tolerance for sums of
@@ -115,21 +87,18 @@ void expect_close(const Tensor& got, const Tensor& expected, int64_t terms,
                     << " expected " << value(expected, first);
 }
 
-Tensor sentinel(const Shape& shape, DType dtype) {
-  return Tensor::full(shape, Scalar(-7.0), dtype);
-}
-
 // Runs every kernel of one case in `dtype` and compares with the CPU.
 void check_case(const Case& c, DType dtype, int weight_splits = 0) {
   const cpu::Conv2dShape s = shape_of(c);
-  const cuda::Conv2dGeometry g = geometry_of(s);
+  const cuda::Conv2dGeometry g = cuda::conv2d_geometry(s);
   const std::string what = describe(c, dtype);
   const Shape in_shape{c.batch, c.channels, c.h, c.w};
   const Shape w_shape{c.out_channels, c.channels / c.groups, c.kernel_h, c.kernel_w};
   const Shape out_shape{c.batch, c.out_channels, s.out_h, s.out_w};
-  const Tensor x = random_tensor(in_shape, dtype), w = random_tensor(w_shape, dtype);
-  const Tensor bias = random_tensor({c.out_channels}, dtype);
-  const Tensor grad_out = random_tensor(out_shape, dtype);
+  const Tensor x = random_tensor(in_shape, dtype, -1.0, 1.0),
+               w = random_tensor(w_shape, dtype, -1.0, 1.0);
+  const Tensor bias = random_tensor({c.out_channels}, dtype, -1.0, 1.0);
+  const Tensor grad_out = random_tensor(out_shape, dtype, -1.0, 1.0);
   const int64_t taps = c.kernel_h * c.kernel_w;
   const int64_t pixels = s.out_h * s.out_w;
 
@@ -226,7 +195,7 @@ TEST(CudaEmuConv, Shuffled) {
 }
 
 TEST(CudaEmuConv, ComparisonCatchesOneWrongElement) {
-  const Tensor expected = random_tensor({3, 5, 7}, DType::float32);
+  const Tensor expected = random_tensor({3, 5, 7}, DType::float32, -1.0, 1.0);
   for (int64_t i : {int64_t(0), int64_t(52), int64_t(104)}) {
     Tensor got = expected.clone();
     static_cast<float*>(got.raw_data())[i] += 1e-3f;
@@ -237,8 +206,8 @@ TEST(CudaEmuConv, ComparisonCatchesOneWrongElement) {
 }
 
 TEST(CudaEmuConv, RejectsOtherDtypes) {
-  const cuda::Conv2dGeometry g = geometry_of(shape_of({1, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0,
-                                                       1, 1, 1}));
+  const cuda::Conv2dGeometry g =
+      cuda::conv2d_geometry(shape_of({1, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}));
   int32_t buffer[9] = {};
   try {
     cuda::conv2d_forward_raw(DType::int32, buffer, buffer, buffer, nullptr, g);

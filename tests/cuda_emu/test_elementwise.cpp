@@ -21,10 +21,7 @@
 namespace ember {
 namespace {
 
-using exact_test::Edges;
-using exact_test::kAllDtypes;
-using exact_test::mismatch;
-using exact_test::values;
+using namespace exact_test;
 
 const BinaryOp kOps[] = {BinaryOp::add,       BinaryOp::sub,       BinaryOp::mul,
                          BinaryOp::div,       BinaryOp::floor_divide, BinaryOp::remainder,

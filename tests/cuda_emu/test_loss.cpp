@@ -14,19 +14,15 @@
 #include "cpu/loss.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
 
-Tensor random_tensor(const Shape& shape, DType dtype, double low = -3.0, double high = 3.0) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, low, high);
-  return t;
-}
+using namespace emu_test;
 
-double value(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[i])
-                                     : static_cast<const double*>(t.raw_data())[i];
+Tensor random_tensor(const Shape& shape, DType dtype, double low = -3.0, double high = 3.0) {
+  return emu_test::random_tensor(shape, dtype, low, high);
 }
 
 // How many elements of two contiguous tensors differ by more than the
@@ -143,7 +139,6 @@ void check_cross_entropy_probs(const ClassCase& c, DType dtype) {
   expect_close(got, expected, what + " backward");
 }
 
-const DType kFloats[] = {DType::float32, DType::float64};
 
 TEST(CudaEmuLoss, CrossEntropyEveryClassCount) {
   for (DType dtype : kFloats) {

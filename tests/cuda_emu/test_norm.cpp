@@ -12,14 +12,16 @@
 #include "cpu/norm.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
 
-double value(const Tensor& t, int64_t i) {
-  const int64_t off = t.dim() == 1 ? i * t.stride(0) : i;
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[off])
-                                     : static_cast<const double*>(t.raw_data())[off];
+using namespace emu_test;
+
+// Element i of a contiguous or 1-D strided tensor.
+double strided_value(const Tensor& t, int64_t i) {
+  return value(t, t.dim() == 1 ? i * t.stride(0) : i);
 }
 
 // Elements of got (contiguous, or 1-D strided) further than tol from want.
@@ -27,7 +29,7 @@ int64_t mismatches(const Tensor& got, const Tensor& want, double scale, std::str
   const double tol = (got.dtype() == DType::float32 ? 2e-5 : 1e-12) * scale;
   int64_t bad = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
-    const double g = value(got, i), w = value(want, i);
+    const double g = strided_value(got, i), w = strided_value(want, i);
     if (!(std::fabs(g - w) <= tol * std::max(1.0, std::fabs(w))) && bad++ == 0) {
       first = "element " + std::to_string(i) + " is " + std::to_string(g) + ", the CPU has " +
               std::to_string(w);
@@ -41,14 +43,6 @@ int64_t mismatches(const Tensor& got, const Tensor& want, double scale, std::str
     std::string first_;                                                   \
     EXPECT_EQ(mismatches(got, want, scale, first_), 0) << what << ": " << first_; \
   } while (0)
-
-Tensor random_tensor(const Shape& shape, DType dtype, double low = -2, double high = 2) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, low, high);
-  return t;
-}
-
-Tensor garbage(const Shape& shape, DType dtype) { return Tensor::full(shape, Scalar(-7), dtype); }
 
 // A 1-D tensor of c elements viewed with stride 2 in a larger buffer.
 Tensor strided_param(int64_t c, DType dtype, double low, double high) {
@@ -72,8 +66,8 @@ void check_batch_norm(int64_t N, int64_t C, int64_t S, DType dtype, bool affine,
   Tensor out = Tensor::empty({N, C, S}, dtype), mean = Tensor::empty({C}, dtype),
          invstd = Tensor::empty({C}, dtype);
   cpu::batch_norm(out, mean, invstd, x, rm, rv, w, b, training, 0.1, 1e-5);
-  Tensor out_g = garbage({N, C, S}, dtype), mean_g = garbage({C}, dtype),
-         invstd_g = garbage({C}, dtype);
+  Tensor out_g = sentinel({N, C, S}, dtype), mean_g = sentinel({C}, dtype),
+         invstd_g = sentinel({C}, dtype);
   const cuda::BatchNormShape shape{N, C, S};
   auto ws = scratch(cuda::batch_norm_workspace_bytes(dtype, shape));
   cuda::batch_norm_raw(dtype, out_g.raw_data(), mean_g.raw_data(), invstd_g.raw_data(),
@@ -90,7 +84,8 @@ void check_batch_norm(int64_t N, int64_t C, int64_t S, DType dtype, bool affine,
   Tensor gx = Tensor::empty({N, C, S}, dtype), gw = Tensor::empty({C}, dtype),
          gb = Tensor::empty({C}, dtype);
   cpu::batch_norm_backward(gx, gw, gb, dy, x, w, mean, invstd, training);
-  Tensor gx_g = garbage({N, C, S}, dtype), gw_g = garbage({C}, dtype), gb_g = garbage({C}, dtype);
+  Tensor gx_g = sentinel({N, C, S}, dtype), gw_g = sentinel({C}, dtype),
+         gb_g = sentinel({C}, dtype);
   cuda::batch_norm_backward_raw(dtype, gx_g.raw_data(), gw_g.raw_data(), gb_g.raw_data(),
                                 dy.raw_data(), x.raw_data(), shape, cuda::channel_param(w),
                                 cuda::channel_param(mean), cuda::channel_param(invstd), training,
@@ -124,7 +119,8 @@ void check_layer_norm(int64_t M, int64_t K, DType dtype, bool affine, int thread
   Tensor out = Tensor::empty({M, K}, dtype), mean = Tensor::empty({M}, dtype),
          rstd = Tensor::empty({M}, dtype);
   cpu::layer_norm(out, mean, rstd, x, w, b, 1e-5);
-  Tensor out_g = garbage({M, K}, dtype), mean_g = garbage({M}, dtype), rstd_g = garbage({M}, dtype);
+  Tensor out_g = sentinel({M, K}, dtype), mean_g = sentinel({M}, dtype),
+         rstd_g = sentinel({M}, dtype);
   cuda::layer_norm_raw(dtype, out_g.raw_data(), mean_g.raw_data(), rstd_g.raw_data(),
                        x.raw_data(), M, K, affine ? w.raw_data() : nullptr,
                        affine ? b.raw_data() : nullptr, 1e-5, threads_per_row);
@@ -136,7 +132,8 @@ void check_layer_norm(int64_t M, int64_t K, DType dtype, bool affine, int thread
   Tensor gx = Tensor::empty({M, K}, dtype), gw = Tensor::empty({K}, dtype),
          gb = Tensor::empty({K}, dtype);
   cpu::layer_norm_backward(gx, gw, gb, dy, x, w, mean, rstd);
-  Tensor gx_g = garbage({M, K}, dtype), gw_g = garbage({K}, dtype), gb_g = garbage({K}, dtype);
+  Tensor gx_g = sentinel({M, K}, dtype), gw_g = sentinel({K}, dtype),
+         gb_g = sentinel({K}, dtype);
   auto ws = scratch(cuda::layer_norm_workspace_bytes(dtype, M, K));
   cuda::layer_norm_backward_raw(dtype, gx_g.raw_data(), gw_g.raw_data(), gb_g.raw_data(),
                                 dy.raw_data(), x.raw_data(), affine ? w.raw_data() : nullptr,
@@ -169,8 +166,8 @@ void check_group_norm(int64_t N, int64_t C, int64_t S, int64_t G, DType dtype, b
   Tensor out = Tensor::empty({N, C, S}, dtype), mean = Tensor::empty({N, G}, dtype),
          rstd = Tensor::empty({N, G}, dtype);
   cpu::group_norm(out, mean, rstd, x, G, w, b, 1e-5);
-  Tensor out_g = garbage({N, C, S}, dtype), mean_g = garbage({N, G}, dtype),
-         rstd_g = garbage({N, G}, dtype);
+  Tensor out_g = sentinel({N, C, S}, dtype), mean_g = sentinel({N, G}, dtype),
+         rstd_g = sentinel({N, G}, dtype);
   const cuda::GroupNormShape shape{N, C, S, G};
   auto ws = scratch(cuda::group_norm_workspace_bytes(dtype, shape));
   cuda::group_norm_raw(dtype, out_g.raw_data(), mean_g.raw_data(), rstd_g.raw_data(),
@@ -184,7 +181,8 @@ void check_group_norm(int64_t N, int64_t C, int64_t S, int64_t G, DType dtype, b
   Tensor gx = Tensor::empty({N, C, S}, dtype), gw = Tensor::empty({C}, dtype),
          gb = Tensor::empty({C}, dtype);
   cpu::group_norm_backward(gx, gw, gb, dy, x, G, w, mean, rstd);
-  Tensor gx_g = garbage({N, C, S}, dtype), gw_g = garbage({C}, dtype), gb_g = garbage({C}, dtype);
+  Tensor gx_g = sentinel({N, C, S}, dtype), gw_g = sentinel({C}, dtype),
+         gb_g = sentinel({C}, dtype);
   cuda::group_norm_backward_raw(dtype, gx_g.raw_data(), gw_g.raw_data(), gb_g.raw_data(),
                                 dy.raw_data(), x.raw_data(), shape,
                                 affine ? w.raw_data() : nullptr, mean.raw_data(),

@@ -13,16 +13,14 @@
 #include "cpu/optim.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
 
-const int64_t kSizes[] = {1, 3, 31, 33, 257};
+using namespace emu_test;
 
-double value(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[i])
-                                     : static_cast<const double*>(t.raw_data())[i];
-}
+const int64_t kSizes[] = {1, 3, 31, 33, 257};
 
 // The number of elements that differ beyond a few rounding errors.
 int64_t mismatches(const Tensor& got, const Tensor& want, std::string& first) {

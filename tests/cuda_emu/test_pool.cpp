@@ -10,22 +10,15 @@
 
 #include "core/random.h"
 #include "cpu/pool.h"
+#include "cuda/geometry.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
 
-Tensor random_tensor(const Shape& shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, -2.0, 2.0);
-  return t;
-}
-
-double value(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[i])
-                                     : static_cast<const double*>(t.raw_data())[i];
-}
+using namespace emu_test;
 
 // Every element within the dtype's tolerance (exact when `exact`).
 void expect_close(const Tensor& got, const Tensor& expected, bool exact, const std::string& what) {
@@ -46,24 +39,6 @@ int64_t pooled_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int
   int64_t out = numerator / stride + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
-}
-
-cuda::Pool2dGeometry to_cuda(const cpu::Pool2dShape& s) {
-  cuda::Pool2dGeometry g;
-  g.planes = s.planes;
-  g.in_h = s.in_h;
-  g.in_w = s.in_w;
-  g.out_h = s.out_h;
-  g.out_w = s.out_w;
-  g.kernel_h = s.kernel_h;
-  g.kernel_w = s.kernel_w;
-  g.stride_h = s.stride_h;
-  g.stride_w = s.stride_w;
-  g.pad_h = s.pad_h;
-  g.pad_w = s.pad_w;
-  g.dilation_h = s.dilation_h;
-  g.dilation_w = s.dilation_w;
-  return g;
 }
 
 std::string describe(const cpu::Pool2dShape& s, DType dtype) {
@@ -103,14 +78,15 @@ void check_max(const cpu::Pool2dShape& s, DType dtype) {
     cpu::max_pool2d_backward<scalar_t>(s, gy.data<scalar_t>(), idx.data<int64_t>(),
                                        gx.data<scalar_t>());
   });
-  cuda::max_pool2d_raw(dtype, got.raw_data(), got_idx.data<int64_t>(), x.raw_data(), to_cuda(s));
+  const cuda::Pool2dGeometry geometry = cuda::pool2d_geometry(s);
+  cuda::max_pool2d_raw(dtype, got.raw_data(), got_idx.data<int64_t>(), x.raw_data(), geometry);
   for (int64_t i = 0; i < idx.numel(); ++i) {
     ASSERT_EQ(got_idx.data<int64_t>()[i], idx.data<int64_t>()[i]) << what << " index " << i;
     const double g = value(got, i), e = value(out, i);
     ASSERT_TRUE(std::isnan(e) ? std::isnan(g) : g == e) << what << " at " << i;
   }
   cuda::max_pool2d_backward_raw(dtype, got_gx.raw_data(), gy.raw_data(), idx.data<int64_t>(),
-                                to_cuda(s));
+                                geometry);
   expect_close(got_gx, gx, false, what + " backward");
 }
 
@@ -130,10 +106,10 @@ void check_avg(const cpu::Pool2dShape& s, DType dtype, bool count_include_pad, i
     cpu::avg_pool2d_backward<scalar_t>(s, count_include_pad, divisor, gy.data<scalar_t>(),
                                        gx.data<scalar_t>());
   });
-  cuda::avg_pool2d_raw(dtype, got.raw_data(), x.raw_data(), to_cuda(s), count_include_pad,
-                       divisor);
+  const cuda::Pool2dGeometry geometry = cuda::pool2d_geometry(s);
+  cuda::avg_pool2d_raw(dtype, got.raw_data(), x.raw_data(), geometry, count_include_pad, divisor);
   expect_close(got, out, false, what);
-  cuda::avg_pool2d_backward_raw(dtype, got_gx.raw_data(), gy.raw_data(), to_cuda(s),
+  cuda::avg_pool2d_backward_raw(dtype, got_gx.raw_data(), gy.raw_data(), geometry,
                                 count_include_pad, divisor);
   expect_close(got_gx, gx, false, what + " backward");
 }
@@ -156,7 +132,6 @@ void for_each_window(int64_t planes, int64_t H, int64_t W, int64_t dilation, con
   }
 }
 
-const DType kFloats[] = {DType::float32, DType::float64};
 const int64_t kSizes[][2] = {{1, 1}, {5, 7}, {7, 5}, {13, 13}};
 
 TEST(CudaEmuPool, MaxPool) {
@@ -200,9 +175,10 @@ void check_adaptive(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW
     cpu::adaptive_avg_pool2d_forward<scalar_t>(s, x.data<scalar_t>(), out.data<scalar_t>());
     cpu::adaptive_avg_pool2d_backward<scalar_t>(s, gy.data<scalar_t>(), gx.data<scalar_t>());
   });
-  cuda::adaptive_avg_pool2d_raw(dtype, got.raw_data(), x.raw_data(), to_cuda(s));
+  const cuda::Pool2dGeometry geometry = cuda::pool2d_geometry(s);
+  cuda::adaptive_avg_pool2d_raw(dtype, got.raw_data(), x.raw_data(), geometry);
   expect_close(got, out, false, what);
-  cuda::adaptive_avg_pool2d_backward_raw(dtype, got_gx.raw_data(), gy.raw_data(), to_cuda(s));
+  cuda::adaptive_avg_pool2d_backward_raw(dtype, got_gx.raw_data(), gy.raw_data(), geometry);
   expect_close(got_gx, gx, false, what + " backward");
 }
 

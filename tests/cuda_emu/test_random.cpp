@@ -11,21 +11,15 @@
 #include "core/random.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 #include "ops/norm.h"
 
 namespace ember {
 namespace {
 
-const int64_t kSizes[] = {1, 31, 33, 255, 257, 1000};
+using namespace emu_test;
 
-double value(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::float32: return static_cast<const float*>(t.raw_data())[i];
-    case DType::float64: return static_cast<const double*>(t.raw_data())[i];
-    case DType::int32: return static_cast<const int32_t*>(t.raw_data())[i];
-    default: return double(static_cast<const int64_t*>(t.raw_data())[i]);
-  }
-}
+const int64_t kSizes[] = {1, 31, 33, 255, 257, 1000};
 
 // The number of elements where got and want differ by more than rel * |want|
 // (rel 0: bit for bit); `first` describes the first of them.

@@ -12,27 +12,19 @@
 #include "cpu/reduce.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 #include "ops/reduce.h"
 
 namespace ember {
 namespace {
+
+using namespace emu_test;
 
 const int64_t kLengths[] = {1, 31, 32, 33, 129, 1000, 4097};
 const int64_t kOuters[] = {1, 3, 17};
 // 0 lets the launcher choose; 64 and 256 force a block of warps per row even
 // for short rows, so the shared-memory pass runs at every length.
 const int kThreadsPerRow[] = {0, 64, 256};
-
-Tensor random_tensor(const Shape& shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, -2.0, 2.0);
-  return t;
-}
-
-double value(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::float32 ? double(static_cast<const float*>(t.raw_data())[i])
-                                     : static_cast<const double*>(t.raw_data())[i];
-}
 
 // Elementwise closeness of two contiguous tensors; `scale` bounds the size of
 // the terms that were added (the error of a sum grows with them, not with the

@@ -13,37 +13,15 @@
 #include "cpu/reduce.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 #include "ops/reduce.h"
 
 namespace ember {
 namespace {
 
+using namespace emu_test;
+
 const int64_t kLengths[] = {1, 31, 33, 129, 1000};
-const DType kFloats[] = {DType::float32, DType::float64};
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-const double kInf = std::numeric_limits<double>::infinity();
-
-Tensor random_tensor(const Shape& shape, DType dtype, double low = -2.0, double high = 2.0) {
-  Tensor t = Tensor::empty(shape, DType::float64);
-  uniform_(t, low, high);
-  return t.to(dtype);
-}
-
-double value(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::float32: return double(static_cast<const float*>(t.raw_data())[i]);
-    case DType::float64: return static_cast<const double*>(t.raw_data())[i];
-    default: return double(static_cast<const int64_t*>(t.raw_data())[i]);
-  }
-}
-
-void set(const Tensor& t, int64_t i, double v) {
-  if (t.dtype() == DType::float32) {
-    static_cast<float*>(t.raw_data())[i] = float(v);
-  } else {
-    static_cast<double*>(t.raw_data())[i] = v;
-  }
-}
 
 // Every element of two contiguous tensors within rel * |expected| + abs; NaN matches NaN.
 void expect_match(const Tensor& got, const Tensor& expected, double rel, double abs,
@@ -83,8 +61,8 @@ TEST(CudaEmuReduce, CumsumAlongEveryDim) {
     // The layouts below are exercised in full for one float and one integer dtype.
     const bool full = dtype == DType::float32 || dtype == DType::int32;
     for (int64_t n : {1, 33, 129, 1000}) {
-      Tensor x = dtype == DType::bool_ ? random_tensor({3, n}, DType::int32, -1.5, 1.5).to(dtype)
-                                       : random_tensor({3, n}, dtype, -100.0, 100.0);
+      Tensor x = dtype == DType::bool_ ? random_from_f64({3, n}, DType::int32, -1.5, 1.5).to(dtype)
+                                       : random_from_f64({3, n}, dtype, -100.0, 100.0);
       for (bool reverse : {false, true}) {
         // 32 threads: rows of 1000 take 32 chunks, carrying across each.
         for (int threads : {0, 32, 256}) {
@@ -92,22 +70,22 @@ TEST(CudaEmuReduce, CumsumAlongEveryDim) {
         }
         check_cumsum(x, 0, reverse, 0);
         if (full && n <= 129) {
-          check_cumsum(random_tensor({2, n, 3}, dtype), 1, reverse, 64);
+          check_cumsum(random_from_f64({2, n, 3}, dtype), 1, reverse, 64);
           // Strided rows, many of them: one thread per row.
-          check_cumsum(random_tensor({n, 260}, dtype), 0, reverse, 0);
-          check_cumsum(random_tensor({260, n}, dtype).t(), 1, reverse, 0);
-          check_cumsum(random_tensor({n, 4}, dtype).t(), 1, reverse, 0);
+          check_cumsum(random_from_f64({n, 260}, dtype), 0, reverse, 0);
+          check_cumsum(random_from_f64({260, n}, dtype).t(), 1, reverse, 0);
+          check_cumsum(random_from_f64({n, 4}, dtype).t(), 1, reverse, 0);
         }
       }
     }
   }
-  check_cumsum(random_tensor({3, 1000}, DType::int64, -1e9, 1e9), 1, false, 0);
-  check_cumsum(random_tensor({}, DType::float32), 0, false, 0);
-  check_cumsum(random_tensor({4, 0}, DType::float64), 1, true, 0);
+  check_cumsum(random_from_f64({3, 1000}, DType::int64, -1e9, 1e9), 1, false, 0);
+  check_cumsum(random_from_f64({}, DType::float32), 0, false, 0);
+  check_cumsum(random_from_f64({4, 0}, DType::float64), 1, true, 0);
 }
 
 void check_prod_backward(const Tensor& x, const Shape& dims, int threads) {
-  Tensor grad = random_tensor(reduced_shape(x.shape(), dims, true), x.dtype());
+  Tensor grad = random_from_f64(reduced_shape(x.shape(), dims, true), x.dtype());
   Tensor expected = Tensor::empty(x.shape(), x.dtype());
   cpu::prod_backward(expected, grad, x, dims);
   Tensor got = Tensor::full(x.shape(), Scalar(-7.0), x.dtype());
@@ -124,26 +102,26 @@ void check_prod_backward(const Tensor& x, const Shape& dims, int threads) {
 TEST(CudaEmuReduce, ProdBackwardWithZeros) {
   for (DType dtype : kFloats) {
     for (int64_t n : kLengths) {
-      Tensor x = random_tensor({4, n}, dtype, 0.8, 1.25);
+      Tensor x = random_from_f64({4, n}, dtype, 0.8, 1.25);
       // Row 1: one zero; row 2: two zeros (n > 1); row 3: a negative zero.
-      set(x, n + n / 2, 0.0);
+      set_value(x, n + n / 2, 0.0);
       if (n > 1) {
-        set(x, 2 * n, 0.0);
-        set(x, 2 * n + n - 1, 0.0);
+        set_value(x, 2 * n, 0.0);
+        set_value(x, 2 * n + n - 1, 0.0);
       }
-      set(x, 3 * n + n - 1, -0.0);
+      set_value(x, 3 * n + n - 1, -0.0);
       for (int threads : {0, 64, 256}) check_prod_backward(x, {1}, threads);
       check_prod_backward(x, {0}, 0);
       if (n <= 129) {
-        check_prod_backward(random_tensor({3, n, 2}, dtype, 0.8, 1.25), {0, 2}, 0);
-        check_prod_backward(random_tensor({n, 5}, dtype, 0.8, 1.25).t(), {1}, 32);
+        check_prod_backward(random_from_f64({3, n, 2}, dtype, 0.8, 1.25), {0, 2}, 0);
+        check_prod_backward(random_from_f64({n, 5}, dtype, 0.8, 1.25).t(), {1}, 32);
       }
     }
   }
   // Through the Tensor-level entry, with a strided grad.
-  Tensor x = random_tensor({6, 33}, DType::float64);
-  set(x, 40, 0.0);
-  Tensor grad = random_tensor({1, 6}, DType::float64).t();
+  Tensor x = random_from_f64({6, 33}, DType::float64);
+  set_value(x, 40, 0.0);
+  Tensor grad = random_from_f64({1, 6}, DType::float64).t();
   Tensor got = Tensor::empty(x.shape(), DType::float64), want = Tensor::empty(x.shape(),
                                                                               DType::float64);
   cuda::prod_backward(got, grad, x, {1});
@@ -170,16 +148,16 @@ void check_extreme_weights(const Tensor& x, const Shape& dims, bool is_max, int 
 TEST(CudaEmuReduce, ExtremeWeightsTiesAndNaN) {
   for (DType dtype : kFloats) {
     for (int64_t n : kLengths) {
-      Tensor x = random_tensor({3, n}, DType::int32, -3.0, 3.0).to(dtype);
+      Tensor x = random_from_f64({3, n}, DType::int32, -3.0, 3.0).to(dtype);
       if (n > 2) {
-        set(x, 2 * n + 1, kNaN);
-        set(x, 2 * n + 2, kNaN);
+        set_value(x, 2 * n + 1, kNaN);
+        set_value(x, 2 * n + 2, kNaN);
       }
       for (bool is_max : {true, false}) {
         for (int threads : {0, 64, 256}) check_extreme_weights(x, {1}, is_max, threads);
         check_extreme_weights(x, {0}, is_max, 0);
         if (n <= 129) {
-          Tensor y = random_tensor({2, n, 3}, DType::int32, -3.0, 3.0).to(dtype);
+          Tensor y = random_from_f64({2, n, 3}, DType::int32, -3.0, 3.0).to(dtype);
           check_extreme_weights(y.permute({2, 1, 0}), {0, 1}, is_max, 0);
         }
       }
@@ -191,7 +169,7 @@ void check_norm_backward(const Tensor& x, const Shape& dims, double p, int threa
   Shape kept = reduced_shape(x.shape(), dims, true);
   Tensor out = Tensor::empty(kept, x.dtype());
   cpu::norm(out, x, dims, p);
-  Tensor grad = random_tensor(kept, x.dtype());
+  Tensor grad = random_from_f64(kept, x.dtype());
   Tensor expected = Tensor::empty(x.shape(), x.dtype());
   cpu::norm_backward(expected, grad, x, out, dims, p);
   Tensor got = Tensor::full(x.shape(), Scalar(-7.0), x.dtype());
@@ -210,16 +188,17 @@ TEST(CudaEmuReduce, NormBackwardEveryP) {
   for (DType dtype : kFloats) {
     for (int64_t n : kLengths) {
       // Ties in |x| (for the inf norms), zeros and an all-zero row.
-      Tensor x = random_tensor({3, n}, DType::int32, -3.0, 3.0).to(dtype);
-      for (int64_t i = 0; i < n; ++i) set(x, 2 * n + i, 0.0);
+      Tensor x = random_from_f64({3, n}, DType::int32, -3.0, 3.0).to(dtype);
+      for (int64_t i = 0; i < n; ++i) set_value(x, 2 * n + i, 0.0);
       for (double p : {0.0, 1.0, 2.0, kInf, -kInf, 3.0, 0.5, -1.5}) {
         for (int threads : {0, 256}) check_norm_backward(x, {1}, p, threads);
-        if (n <= 129) check_norm_backward(random_tensor({n, 3, 2}, dtype), {0, 2}, p, 64);
+        if (n <= 129) check_norm_backward(random_from_f64({n, 3, 2}, dtype), {0, 2}, p, 64);
       }
     }
   }
-  Tensor x = random_tensor({4, 9}, DType::float32);
-  Tensor out = Tensor::empty({4, 1}, DType::float32), grad = random_tensor({4, 1}, DType::float32);
+  Tensor x = random_from_f64({4, 9}, DType::float32);
+  Tensor out = Tensor::empty({4, 1}, DType::float32);
+  Tensor grad = random_from_f64({4, 1}, DType::float32);
   cpu::norm(out, x, {1}, 2.0);
   Tensor got = Tensor::empty(x.shape(), DType::float32), want = Tensor::empty(x.shape(),
                                                                               DType::float32);
@@ -233,8 +212,8 @@ TEST(CudaEmuReduce, ScanAndBackwardShuffledThreadOrder) {
   cuda_emu::set_shuffle(true, 31);
   for (DType dtype : kFloats) {
     for (int64_t n : {33, 1000}) {
-      Tensor x = random_tensor({3, n}, dtype, 0.8, 1.25);
-      set(x, n + 2, 0.0);
+      Tensor x = random_from_f64({3, n}, dtype, 0.8, 1.25);
+      set_value(x, n + 2, 0.0);
       for (int threads : {0, 64, 256}) {
         check_cumsum(x, 1, threads == 64, threads);
         check_prod_backward(x, {1}, threads);

@@ -13,43 +13,20 @@
 #include "cpu/reduce.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 #include "ops/reduce.h"
 
 namespace ember {
 namespace {
 
+using namespace emu_test;
+
 const int64_t kLengths[] = {1, 31, 33, 129, 1000};
 const int kThreadsPerRow[] = {0, 64, 256};
-const DType kFloats[] = {DType::float32, DType::float64};
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-const double kInf = std::numeric_limits<double>::infinity();
-
-Tensor random_tensor(const Shape& shape, DType dtype, double low = -2.0, double high = 2.0) {
-  Tensor t = Tensor::empty(shape, DType::float64);
-  uniform_(t, low, high);
-  return t.to(dtype);
-}
 
 // Small integers as floats: many ties.
 Tensor tied_tensor(const Shape& shape, DType dtype) {
-  return random_tensor(shape, DType::int32, -3.0, 3.0).to(dtype);
-}
-
-double value(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::float32: return double(static_cast<const float*>(t.raw_data())[i]);
-    case DType::float64: return static_cast<const double*>(t.raw_data())[i];
-    case DType::int64: return double(static_cast<const int64_t*>(t.raw_data())[i]);
-    default: return double(static_cast<const int32_t*>(t.raw_data())[i]);
-  }
-}
-
-void set(const Tensor& t, int64_t i, double v) {
-  if (t.dtype() == DType::float32) {
-    static_cast<float*>(t.raw_data())[i] = float(v);
-  } else {
-    static_cast<double*>(t.raw_data())[i] = v;
-  }
+  return random_from_f64(shape, DType::int32, -3.0, 3.0).to(dtype);
 }
 
 // The first element of two contiguous tensors that differ by more than
@@ -118,10 +95,11 @@ TEST(CudaEmuReduce, ProdAndIntegerFolds) {
     for (int64_t n : kLengths) {
       for (int threads : {0, 64}) {
         // Near 1 so float products stay in range; integers wrap identically.
-        Tensor x = dtype == DType::bool_ ? random_tensor({3, n}, DType::int32, -1.5, 1.5).to(dtype)
+        Tensor x = dtype == DType::bool_
+                       ? random_from_f64({3, n}, DType::int32, -1.5, 1.5).to(dtype)
                    : dtype == DType::int32 || dtype == DType::int64
-                       ? random_tensor({3, n}, dtype, -4.0, 4.0)
-                       : random_tensor({3, n}, dtype, 0.8, 1.25);
+                       ? random_from_f64({3, n}, dtype, -4.0, 4.0)
+                       : random_from_f64({3, n}, dtype, 0.8, 1.25);
         check_fold(cuda::FoldOp::prod, x, {1}, threads);
         if (dtype == DType::float32 || dtype == DType::float64) continue;
         check_fold(cuda::FoldOp::sum, x, {1}, threads);
@@ -133,11 +111,11 @@ TEST(CudaEmuReduce, ProdAndIntegerFolds) {
   }
   // A prod with zeros and negatives, over leading, several and strided dims.
   for (DType dtype : {DType::float64, DType::int64}) {
-    Tensor x = random_tensor({5, 33, 4}, dtype, -2.0, 2.0);
+    Tensor x = random_from_f64({5, 33, 4}, dtype, -2.0, 2.0);
     check_fold(cuda::FoldOp::prod, x, {0}, 0);
     check_fold(cuda::FoldOp::prod, x, {0, 2}, 0);
     check_fold(cuda::FoldOp::prod, x.permute({2, 0, 1}), {1}, 64);
-    check_fold(cuda::FoldOp::sum, random_tensor({129, 3}, DType::int32, -1e6, 1e6).t(), {1}, 0);
+    check_fold(cuda::FoldOp::sum, random_from_f64({129, 3}, DType::int32, -1e6, 1e6).t(), {1}, 0);
   }
   // int64 sums past 2^53 stay exact; products wrap modulo 2^64 like PyTorch's.
   Tensor big = Tensor::full({2, 40}, Scalar(int64_t(1) << 60), DType::int64);
@@ -173,9 +151,9 @@ TEST(CudaEmuReduce, MaxMinWithIndexTiesAndNaN) {
       Tensor x = tied_tensor({4, n}, dtype);
       // Row 1: a NaN late, then another (the first NaN wins); row 2: all -inf.
       if (is_float && n > 3) {
-        set(x, n + n - 2, kNaN);
-        set(x, n + n - 1, kNaN);
-        for (int64_t i = 0; i < n; ++i) set(x, 2 * n + i, -kInf);
+        set_value(x, n + n - 2, kNaN);
+        set_value(x, n + n - 1, kNaN);
+        for (int64_t i = 0; i < n; ++i) set_value(x, 2 * n + i, -kInf);
       }
       for (bool is_max : {true, false}) {
         for (int threads : {0, 256}) check_arg(x, {1}, is_max, threads);
@@ -208,28 +186,28 @@ TEST(CudaEmuReduce, VarianceAnyCorrectionAndLargeOffsets) {
   for (DType dtype : kFloats) {
     const double rel = 64 * eps(dtype);
     for (int64_t n : kLengths) {
-      Tensor x = random_tensor({3, n}, dtype);
+      Tensor x = random_from_f64({3, n}, dtype);
       for (double correction : {0.0, 1.0, 2.5}) {
         for (int threads : kThreadsPerRow) check_var(x, {1}, correction, false, threads, rel);
         check_var(x, {1}, correction, true, 0, rel);
       }
-      check_var(random_tensor({n, 4}, dtype), {0}, 1.0, false, 0, rel);
+      check_var(random_from_f64({n, 4}, dtype), {0}, 1.0, false, 0, rel);
       if (n <= 129) {
-        check_var(random_tensor({3, n, 5}, dtype), {0, 2}, 1.0, true, 0, rel);
-        check_var(random_tensor({n, 7}, dtype).t(), {1}, 1.0, false, 64, rel);
+        check_var(random_from_f64({3, n, 5}, dtype), {0, 2}, 1.0, true, 0, rel);
+        check_var(random_from_f64({n, 7}, dtype).t(), {1}, 1.0, false, 64, rel);
       }
       // Values far from 0 with a spread of 4: no cancellation in Welford/Chan.
       const double offset = dtype == DType::float32 ? 1e3 : 1e7;
-      Tensor far = random_tensor({2, n}, dtype, offset - 2, offset + 2);
+      Tensor far = random_from_f64({2, n}, dtype, offset - 2, offset + 2);
       for (int threads : kThreadsPerRow) {
         check_var(far, {1}, 1.0, false, threads, dtype == DType::float32 ? 2e-4 : 1e-8);
       }
     }
   }
   // Empty rows and n <= correction give NaN / inf as on the CPU.
-  check_var(random_tensor({3, 0}, DType::float32), {1}, 1.0, false, 0, 0.0);
-  check_var(random_tensor({3, 1}, DType::float64), {1}, 1.0, true, 0, 0.0);
-  check_var(random_tensor({3, 2}, DType::float64), {1}, 3.0, false, 0, 0.0);
+  check_var(random_from_f64({3, 0}, DType::float32), {1}, 1.0, false, 0, 0.0);
+  check_var(random_from_f64({3, 1}, DType::float64), {1}, 1.0, true, 0, 0.0);
+  check_var(random_from_f64({3, 2}, DType::float64), {1}, 3.0, false, 0, 0.0);
 }
 
 void check_lse(const Tensor& x, const Shape& dims, int threads) {
@@ -246,20 +224,20 @@ TEST(CudaEmuReduce, LogSumExpOnlineRescaling) {
   for (DType dtype : kFloats) {
     for (int64_t n : kLengths) {
       // Large values: exp alone overflows; increasing rows rescale at every element.
-      Tensor x = random_tensor({6, n}, dtype, -80.0, 80.0);
-      for (int64_t i = 0; i < n; ++i) set(x, n + i, double(i) * 0.5);
+      Tensor x = random_from_f64({6, n}, dtype, -80.0, 80.0);
+      for (int64_t i = 0; i < n; ++i) set_value(x, n + i, double(i) * 0.5);
       if (n > 3) {
-        set(x, 2 * n + 1, kInf);
-        set(x, 3 * n + 2, kNaN);
-        for (int64_t i = 0; i < n; ++i) set(x, 4 * n + i, -kInf);
-        set(x, 5 * n + n / 2, -kInf);
+        set_value(x, 2 * n + 1, kInf);
+        set_value(x, 3 * n + 2, kNaN);
+        for (int64_t i = 0; i < n; ++i) set_value(x, 4 * n + i, -kInf);
+        set_value(x, 5 * n + n / 2, -kInf);
       }
       for (int threads : kThreadsPerRow) check_lse(x, {1}, threads);
       check_lse(x, {0}, 0);
-      if (n <= 129) check_lse(random_tensor({2, n, 3}, dtype).permute({2, 1, 0}), {0, 2}, 64);
+      if (n <= 129) check_lse(random_from_f64({2, n, 3}, dtype).permute({2, 1, 0}), {0, 2}, 64);
     }
   }
-  check_lse(random_tensor({3, 0}, DType::float32), {1}, 0);
+  check_lse(random_from_f64({3, 0}, DType::float32), {1}, 0);
 }
 
 void check_norm(const Tensor& x, const Shape& dims, double p, int threads) {
@@ -278,15 +256,15 @@ const double kNormPs[] = {0.0, 1.0, 2.0, kInf, -kInf, 3.0, 0.5, -1.5};
 TEST(CudaEmuReduce, NormEveryP) {
   for (DType dtype : kFloats) {
     for (int64_t n : kLengths) {
-      Tensor x = random_tensor({4, n}, dtype);
-      set(x, 0, 0.0);
+      Tensor x = random_from_f64({4, n}, dtype);
+      set_value(x, 0, 0.0);
       if (n > 3) {
-        set(x, 2 * n + 1, kNaN);
-        for (int64_t i = 0; i < n; ++i) set(x, 3 * n + i, 0.0);
+        set_value(x, 2 * n + 1, kNaN);
+        for (int64_t i = 0; i < n; ++i) set_value(x, 3 * n + i, 0.0);
       }
       for (double p : kNormPs) {
         for (int threads : {0, 256}) check_norm(x, {1}, p, threads);
-        if (n <= 129) check_norm(random_tensor({n, 3, 2}, dtype), {0, 2}, p, 64);
+        if (n <= 129) check_norm(random_from_f64({n, 3, 2}, dtype), {0, 2}, p, 64);
       }
     }
   }
@@ -302,7 +280,7 @@ TEST(CudaEmuReduce, MoreFoldsShuffledThreadOrder) {
         check_var(x, {1}, 1.0, false, threads, 64 * eps(dtype));
         check_lse(x, {1}, threads);
         check_norm(x, {1}, 3.0, threads);
-        check_fold(cuda::FoldOp::prod, random_tensor({3, n}, dtype, 0.8, 1.25), {1}, threads);
+        check_fold(cuda::FoldOp::prod, random_from_f64({3, n}, dtype, 0.8, 1.25), {1}, threads);
       }
     }
   }
@@ -311,7 +289,7 @@ TEST(CudaEmuReduce, MoreFoldsShuffledThreadOrder) {
 
 TEST(CudaEmuReduce, MoreFoldsTensorEntryPointsAndErrors) {
   // The Tensor-level functions build the same geometry as the tests above.
-  Tensor x = random_tensor({5, 40, 3}, DType::float64).permute({0, 2, 1});
+  Tensor x = random_from_f64({5, 40, 3}, DType::float64).permute({0, 2, 1});
   Tensor v = Tensor::empty({5, 3}, DType::float64), i = Tensor::empty({5, 3}, DType::int64);
   cuda::arg_extreme(v, i, x, {2}, false);
   Tensor want_v = Tensor::empty({5, 3}, DType::float64), want_i = Tensor::empty({5, 3},
@@ -339,16 +317,16 @@ TEST(CudaEmuReduce, MoreFoldsTensorEntryPointsAndErrors) {
 }
 
 TEST(CudaEmuReduce, ComparisonCatchesOneWrongElement) {
-  Tensor x = random_tensor({3, 129}, DType::float32);
+  Tensor x = random_from_f64({3, 129}, DType::float32);
   Tensor got = out_for(x, {1}, DType::float32);
   cuda::RowGeometry g = cuda::row_geometry("test", {1}, &x, 1);
   cuda::norm_raw(DType::float32, got.raw_data(), x.raw_data(), g, 2.0);
   Tensor expected = out_for(x, {1}, DType::float32);
   cpu::norm(expected, x, {1}, 2.0);
   EXPECT_EQ(first_mismatch(got, expected, 1e-5, 0.0), -1);
-  set(got, 2, value(got, 2) * (1 + 1e-4));
+  set_value(got, 2, value(got, 2) * (1 + 1e-4));
   EXPECT_EQ(first_mismatch(got, expected, 1e-5, 0.0), 2);
-  set(got, 2, kNaN);
+  set_value(got, 2, kNaN);
   EXPECT_EQ(first_mismatch(got, expected, 1e-5, 0.0), 2);
 }
 

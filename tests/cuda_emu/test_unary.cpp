@@ -18,9 +18,12 @@
 #include "cpu/elementwise.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
+#include "emu_testing.h"
 
 namespace ember {
 namespace {
+
+using namespace emu_test;
 
 struct Case {
   UnaryOp op;
@@ -66,12 +69,6 @@ const Case kBackward[] = {
     {UnaryOp::gelu, -5, 5, 4},
     {UnaryOp::gelu_tanh, -5, 5, 4},
 };
-
-Tensor random_tensor(const Shape& shape, DType dtype, double low, double high) {
-  Tensor t = Tensor::empty(shape, dtype);
-  uniform_(t, low, high);
-  return t;
-}
 
 // Distance in units in the last place, over the ordered integer images of
 // the two values; NaN matches only NaN.
