@@ -259,8 +259,8 @@ def main(args: argparse.Namespace = ARGS) -> int:
 
     if suite.rows:
         print("\nspeed ratio = peer time / ember time (> 1: ember faster); % limit = ember's "
-              "rate / FMA ceiling (GFLOP/s) or / STREAM triad (GB/s);\nthe ceiling uses the "
-              "/proc/cpuinfo clock, which turbo can exceed (hence shares above 100%)")
+              "rate / FMA ceiling (GFLOP/s) or / STREAM triad (GB/s);\nthe ceiling is "
+              "measured by ember's FMA probe (the turbo clock, not /proc/cpuinfo's nominal one)")
     stamp = datetime.datetime.now()
     path = args.json or os.path.join(
         ROOT, "bench", "results", stamp.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")

@@ -46,13 +46,13 @@ T at2(const Tensor& t, int64_t n, int64_t d) {
   return static_cast<const T*>(t.raw_data())[n * t.stride(0) + d * t.stride(1)];
 }
 
-// log(sum_c exp(x[c * D])) over C classes, summed in double (float32 rows
-// with D == 1 take the vector kernels).
+// log(sum_c exp(x[c * D])) over C classes, summed in double (float32 and
+// float64 rows with D == 1 take the vector kernels).
 template <typename T>
 double logsumexp(const T* x, int64_t C, int64_t D) {
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     if (D == 1) {
-      const float max = vec::max(x, C);
+      const T max = vec::max(x, C);
       if (std::isinf(max)) return max;
       return max + std::log(vec::exp_sum(x, max, nullptr, C));
     }

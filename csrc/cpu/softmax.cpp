@@ -64,16 +64,16 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
     for_each_row(l, [&](int64_t o) {
       const T* row = in + o * l.n;
       T* dst = res + o * l.n;
-      if constexpr (std::is_same_v<T, float>) {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         // Three passes: max, fused exp + sum (exp stored for softmax), then
         // scale or shift; each runs on the vector kernels.
-        const float peak = vec::max(row, l.n);
+        const T peak = vec::max(row, l.n);
         const double total = vec::exp_sum(row, peak, log ? nullptr : dst, l.n);
         if (log) {
-          const float shift = float(peak + std::log(total));
+          const T shift = T(peak + std::log(total));
           for (int64_t i = 0; i < l.n; ++i) dst[i] = row[i] - shift;
         } else {
-          const float scale = float(1.0 / total);
+          const T scale = T(1.0 / total);
           for (int64_t i = 0; i < l.n; ++i) dst[i] *= scale;
         }
         return;
@@ -108,7 +108,7 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
     for (int64_t i = 0; i < l.n; ++i) {
       const T* s = src(i);
       T* d = dst(i);
-      if constexpr (std::is_same_v<T, float>) {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         for (int64_t k = 0; k < width; ++k) shifted[k] = s[k] - peak[k];
         vec::map(vec::MapOp::exp, shifted.data(), shifted.data(), width);
       } else {

@@ -30,28 +30,28 @@ void map(const Tensor& out, const Tensor& x, const F& f, int64_t grain = kMathGr
   }, grain);
 }
 
-// Like map, but float32 goes through the vector kernel `op` (f is the
-// scalar form for other dtypes). Strided runs are gathered into a small
+// Like map, but float32 and float64 go through the vector kernel `op` (f is
+// the scalar form for other dtypes). Strided runs are gathered into a small
 // buffer so that every layout gives the same bits.
 template <typename T, typename F>
 void map_vec(vec::MapOp op, const Tensor& out, const Tensor& x, const F& f) {
-  if constexpr (!std::is_same_v<T, float>) {
+  if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, double>) {
     map<T>(out, x, f);
   } else {
     for_each_run<2>({out, x}, [&](char** p, const int64_t* s, int64_t n) {
-      if (s[0] == sizeof(float) && s[1] == sizeof(float)) {
-        vec::map(op, reinterpret_cast<const float*>(p[1]), reinterpret_cast<float*>(p[0]), n);
+      if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+        vec::map(op, reinterpret_cast<const T*>(p[1]), reinterpret_cast<T*>(p[0]), n);
         return;
       }
       constexpr int64_t kChunk = 256;
-      float buffer[kChunk];
+      T buffer[kChunk];
       for (int64_t start = 0; start < n; start += kChunk) {
         const int64_t len = std::min(kChunk, n - start);
         for (int64_t i = 0; i < len; ++i)
-          buffer[i] = *reinterpret_cast<const float*>(p[1] + (start + i) * s[1]);
+          buffer[i] = *reinterpret_cast<const T*>(p[1] + (start + i) * s[1]);
         vec::map(op, buffer, buffer, len);
         for (int64_t i = 0; i < len; ++i)
-          *reinterpret_cast<float*>(p[0] + (start + i) * s[0]) = buffer[i];
+          *reinterpret_cast<T*>(p[0] + (start + i) * s[0]) = buffer[i];
       }
     }, kMathGrain);
   }

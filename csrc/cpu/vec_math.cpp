@@ -1,6 +1,7 @@
-// Vectorised float32 exp/log kernels (see vec_math.h). The maths is written
-// once with GCC/Clang vector extensions of VB bytes; it becomes SSE2, AVX2+FMA
-// or AVX-512 code depending on the target of the wrapper it is inlined into.
+// Vectorised float32 and float64 exp/log kernels (see vec_math.h). The maths
+// is written once with GCC/Clang vector extensions of VB bytes; it becomes
+// SSE2, AVX2+FMA or AVX-512 code depending on the target of the wrapper it is
+// inlined into.
 #include "cpu/vec_math.h"
 
 #include <climits>
@@ -243,6 +244,260 @@ __attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float s
   return Vec<64>::exp_sum(x, shift, y, n);
 }
 
+// Double and int64 vectors of VB bytes.
+template <int VB>
+struct VecTypesD;
+template <>
+struct VecTypesD<16> {
+  typedef double F __attribute__((vector_size(16)));
+  typedef int64_t I __attribute__((vector_size(16)));
+  typedef uint64_t U __attribute__((vector_size(16)));
+};
+template <>
+struct VecTypesD<32> {
+  typedef double F __attribute__((vector_size(32)));
+  typedef int64_t I __attribute__((vector_size(32)));
+  typedef uint64_t U __attribute__((vector_size(32)));
+};
+template <>
+struct VecTypesD<64> {
+  typedef double F __attribute__((vector_size(64)));
+  typedef int64_t I __attribute__((vector_size(64)));
+  typedef uint64_t U __attribute__((vector_size(64)));
+};
+
+// The float64 kernels. Integer <-> double conversions go through the bits of
+// 1.5 * 2^52 (whose low mantissa bits hold a small integer exactly), since
+// packed int64 conversions need AVX-512DQ and would otherwise be scalarised.
+template <int VB>
+struct VecD {
+  using F = typename VecTypesD<VB>::F;
+  using I = typename VecTypesD<VB>::I;
+  using U = typename VecTypesD<VB>::U;
+  static constexpr int lanes = VB / int(sizeof(double));
+  static constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
+
+  static EMBER_VEC_INLINE F load(const double* p) {
+    F v;
+    std::memcpy(&v, p, VB);
+    return v;
+  }
+  static EMBER_VEC_INLINE void store(double* p, const F& v) { std::memcpy(p, &v, VB); }
+  static EMBER_VEC_INLINE F splat(double s) { return F{} + s; }
+  static EMBER_VEC_INLINE I to_int(const F& integral) {
+    return (I)(integral + kRound) - (I)splat(kRound);
+  }
+  static EMBER_VEC_INLINE F to_double(const I& i) { return (F)(i + (I)splat(kRound)) - kRound; }
+  // 2^e for -1022 <= e <= 1023, built in the exponent field.
+  static EMBER_VEC_INLINE F pow2(const I& e) { return (F)((e + 1023) << 52); }
+
+  // exp(x) = 2^n * exp(r) with n = round(x / ln2) and |r| <= ln2 / 2 (ln2 is
+  // split so that n * kLn2Hi is exact); exp(r) is its Taylor polynomial of
+  // degree 13, whose truncation error is below 1e-17. 2^n is applied as two
+  // factors so that subnormal results round once.
+  static EMBER_VEC_INLINE F exp(const F& x) {
+    const double kLog2e = 1.4426950408889634, kLn2Hi = 6.93147180369123816490e-01,
+                 kLn2Lo = 1.90821492927058770002e-10;
+    F xc = x > 710.0 ? splat(710.0) : x;
+    xc = xc < -746.0 ? splat(-746.0) : xc;
+    xc = x == x ? xc : splat(0.0);
+    F n = (xc * kLog2e + kRound) - kRound;
+    F r = xc - n * kLn2Hi;
+    r = r - n * kLn2Lo;
+    F p = splat(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * (r * r) + r + 1.0;
+    I ni = to_int(n);
+    // n lies in [-1076, 1025]: halving n + 2048 with a logical shift (packed
+    // arithmetic shifts of int64 need AVX-512) gives floor(n / 2) + 1024.
+    I half = (I)((U)(ni + 2048) >> 1) - 1024;
+    F y = p * pow2(half) * pow2(ni - half);
+    return x == x ? y : x;
+  }
+
+  // log(x) = e * ln2 + log1p(f) with 1 + f in [sqrt(1/2), sqrt(2)), and
+  // log1p(f) = 2s + s * R(s^2) with s = f / (2 + f) (the fdlibm reduction and
+  // coefficients, < 1 ulp). Subnormal inputs are scaled by 2^54 first so
+  // that the exponent field is meaningful.
+  static EMBER_VEC_INLINE F log(const F& x) {
+    const double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+    I tiny = x < std::numeric_limits<double>::min();
+    F xs = tiny ? x * 18014398509481984.0 : x;
+    I bits = (I)xs;
+    I exponent = (I)(((U)bits >> 52) & 0x7ff) - 1022;
+    exponent = tiny ? exponent - 54 : exponent;
+    F m = (F)((bits & 0x000fffffffffffffLL) | 0x3fe0000000000000LL);
+    I below = m < 0.70710678118654752440;
+    exponent = below ? exponent - 1 : exponent;
+    F f = below ? m + m - 1.0 : m - 1.0;
+    F e = to_double(exponent);
+    F s = f / (2.0 + f);
+    F z = s * s;
+    F w = z * z;
+    F t1 = w * (3.999999999940941908e-01 +
+                w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    F t2 = z * (6.666666666666735130e-01 +
+                w * (2.857142874366239149e-01 +
+                     w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    F hfsq = 0.5 * f * f;
+    F y = e * kLn2Hi - ((hfsq - (s * (hfsq + (t1 + t2)) + e * kLn2Lo)) - f);
+    const double inf = std::numeric_limits<double>::infinity();
+    y = x == 0.0 ? splat(-inf) : y;
+    y = x < 0.0 ? splat(std::numeric_limits<double>::quiet_NaN()) : y;
+    y = x == inf ? splat(inf) : y;
+    return x == x ? y : x;
+  }
+
+  static EMBER_VEC_INLINE F abs(const F& x) { return (F)((I)x & INT64_MAX); }
+  static EMBER_VEC_INLINE F copy_sign(const F& magnitude, const F& sign) {
+    return (F)((I)magnitude | ((I)sign & INT64_MIN));
+  }
+
+  static EMBER_VEC_INLINE F sigmoid(const F& x) {
+    F e = exp(-abs(x));
+    F s = 1.0 / (1.0 + e);
+    return x >= 0.0 ? s : e * s;
+  }
+
+  // expm1(y) for 0 <= y <= 40: 2^n * expm1(r) + (2^n - 1), with expm1(r)
+  // written as r + r^2 * (...) so that small y keep full relative accuracy.
+  static EMBER_VEC_INLINE F expm1_nonnegative(const F& y) {
+    const double kLog2e = 1.4426950408889634, kLn2Hi = 6.93147180369123816490e-01,
+                 kLn2Lo = 1.90821492927058770002e-10;
+    F n = (y * kLog2e + kRound) - kRound;
+    F r = y - n * kLn2Hi;
+    r = r - n * kLn2Lo;
+    F p = splat(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    F em1 = p * (r * r) + r;
+    F scale = pow2(to_int(n));
+    return scale * em1 + (scale - 1.0);
+  }
+
+  // tanh(|x|) = expm1(2|x|) / (expm1(2|x|) + 2), which does not cancel near
+  // 0; above 20 the result rounds to 1.
+  static EMBER_VEC_INLINE F tanh(const F& x) {
+    F a = abs(x);
+    a = a > 20.0 ? splat(20.0) : a;
+    F em = expm1_nonnegative(a + a);
+    F y = copy_sign(em / (em + 2.0), x);
+    return x == x ? y : x;
+  }
+
+  template <MapOp op>
+  static EMBER_VEC_INLINE F apply(const F& x) {
+    if constexpr (op == MapOp::exp) return exp(x);
+    if constexpr (op == MapOp::log) return log(x);
+    if constexpr (op == MapOp::sigmoid) return sigmoid(x);
+    if constexpr (op == MapOp::tanh) return tanh(x);
+    if constexpr (op == MapOp::silu) return x * sigmoid(x);
+  }
+
+  template <MapOp op>
+  static EMBER_VEC_INLINE void map_loop(const double* x, double* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) store(y + i, apply<op>(load(x + i)));
+    if (i == n) return;
+    double buffer[lanes] = {};
+    std::memcpy(buffer, x + i, (n - i) * sizeof(double));
+    store(buffer, apply<op>(load(buffer)));
+    std::memcpy(y + i, buffer, (n - i) * sizeof(double));
+  }
+
+  static EMBER_VEC_INLINE void map(MapOp op, const double* x, double* y, int64_t n) {
+    switch (op) {
+      case MapOp::exp: return map_loop<MapOp::exp>(x, y, n);
+      case MapOp::log: return map_loop<MapOp::log>(x, y, n);
+      case MapOp::sigmoid: return map_loop<MapOp::sigmoid>(x, y, n);
+      case MapOp::tanh: return map_loop<MapOp::tanh>(x, y, n);
+      case MapOp::silu: return map_loop<MapOp::silu>(x, y, n);
+    }
+  }
+
+  static EMBER_VEC_INLINE double max(const double* x, int64_t n) {
+    const double lowest = -std::numeric_limits<double>::infinity();
+    F best = splat(lowest);
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      F v = load(x + i);
+      best = v > best ? v : best;
+    }
+    double result = lowest;
+    for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
+    for (; i < n; ++i) result = x[i] > result ? x[i] : result;
+    return result;
+  }
+
+  static EMBER_VEC_INLINE double exp_sum(const double* x, double shift, double* y, int64_t n) {
+    F acc = {};
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      F e = exp(load(x + i) - shift);
+      if (y) store(y + i, e);
+      acc += e;
+    }
+    double total = 0;
+    for (int j = 0; j < lanes; ++j) total += acc[j];
+    if (i == n) return total;
+    double buffer[lanes] = {};
+    std::memcpy(buffer, x + i, (n - i) * sizeof(double));
+    store(buffer, exp(load(buffer) - shift));
+    for (int64_t j = 0; j < n - i; ++j) total += buffer[j];
+    if (y) std::memcpy(y + i, buffer, (n - i) * sizeof(double));
+    return total;
+  }
+};
+
+void map_generic(MapOp op, const double* x, double* y, int64_t n) { VecD<16>::map(op, x, y, n); }
+double max_generic(const double* x, int64_t n) { return VecD<16>::max(x, n); }
+double exp_sum_generic(const double* x, double shift, double* y, int64_t n) {
+  return VecD<16>::exp_sum(x, shift, y, n);
+}
+
+__attribute__((target("avx2,fma"))) void map_avx2(MapOp op, const double* x, double* y,
+                                                  int64_t n) {
+  VecD<32>::map(op, x, y, n);
+}
+__attribute__((target("avx2,fma"))) double max_avx2(const double* x, int64_t n) {
+  return VecD<32>::max(x, n);
+}
+__attribute__((target("avx2,fma"))) double exp_sum_avx2(const double* x, double shift,
+                                                        double* y, int64_t n) {
+  return VecD<32>::exp_sum(x, shift, y, n);
+}
+
+__attribute__((target("avx512f"))) void map_avx512(MapOp op, const double* x, double* y,
+                                                   int64_t n) {
+  VecD<64>::map(op, x, y, n);
+}
+__attribute__((target("avx512f"))) double max_avx512(const double* x, int64_t n) {
+  return VecD<64>::max(x, n);
+}
+__attribute__((target("avx512f"))) double exp_sum_avx512(const double* x, double shift,
+                                                         double* y, int64_t n) {
+  return VecD<64>::exp_sum(x, shift, y, n);
+}
+
 Isa detect_best() {
   if (isa_supported(Isa::avx512)) return Isa::avx512;
   if (isa_supported(Isa::avx2)) return Isa::avx2;
@@ -285,6 +540,33 @@ float max(const float* x, int64_t n, Isa isa) {
 }
 
 double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return exp_sum_avx512(x, shift, y, n);
+    case Isa::avx2: return exp_sum_avx2(x, shift, y, n);
+    case Isa::generic: break;
+  }
+  return exp_sum_generic(x, shift, y, n);
+}
+
+void map(MapOp op, const double* x, double* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return map_avx512(op, x, y, n);
+    case Isa::avx2: return map_avx2(op, x, y, n);
+    case Isa::generic: break;
+  }
+  map_generic(op, x, y, n);
+}
+
+double max(const double* x, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return max_avx512(x, n);
+    case Isa::avx2: return max_avx2(x, n);
+    case Isa::generic: break;
+  }
+  return max_generic(x, n);
+}
+
+double exp_sum(const double* x, double shift, double* y, int64_t n, Isa isa) {
   switch (isa) {
     case Isa::avx512: return exp_sum_avx512(x, shift, y, n);
     case Isa::avx2: return exp_sum_avx2(x, shift, y, n);

@@ -1,8 +1,8 @@
 // Vectorised exp/log and the activations built on them, over contiguous
-// float32 arrays. Each kernel is compiled for SSE2, AVX2+FMA and AVX-512 and
-// the widest one the CPU supports is chosen at run time. Results stay within
-// ~2 ulp of libm over the whole float range, including overflow to inf,
-// gradual underflow, NaN/inf inputs and log of zero or negative numbers.
+// float32 and float64 arrays. Each kernel is compiled for SSE2, AVX2+FMA and
+// AVX-512 and the widest one the CPU supports is chosen at run time. Results
+// stay within a few ulp of libm over the whole range, including overflow to
+// inf, gradual underflow, NaN/inf inputs and log of zero or negative numbers.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,12 @@ float max(const float* x, int64_t n, Isa isa = best_isa());
 // Sum over i < n of exp(x[i] - shift), accumulated in double; each term is
 // also stored to y[i] when y is not null.
 double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa = best_isa());
+
+// The float64 forms: the same contracts in double precision (exp_sum
+// accumulates in double lanes).
+void map(MapOp op, const double* x, double* y, int64_t n, Isa isa = best_isa());
+double max(const double* x, int64_t n, Isa isa = best_isa());
+double exp_sum(const double* x, double shift, double* y, int64_t n, Isa isa = best_isa());
 
 }  // namespace vec
 }  // namespace cpu

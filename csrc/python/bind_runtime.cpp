@@ -2,6 +2,7 @@
 // queries, the caching allocator's statistics, streams and events.
 #include "core/allocator.h"
 #include "core/parallel.h"
+#include "cpu/peak.h"
 #include "cuda/kernels.h"
 #include "cuda/runtime.h"
 #include "python/bind.h"
@@ -108,6 +109,14 @@ void bind_runtime(py::module_& m) {
   c.def("event_elapsed_ms", [=](uintptr_t a, uintptr_t b) {
     return cuda::event_elapsed_ms(pointer(a), pointer(b));
   });
+
+  // The measured FP32 FMA ceiling (GFLOP/s) that the benchmarks read their
+  // compute figures against; the GIL is released so the probe threads run
+  // unhindered.
+  m.def("cpu_fma_peak", [](int threads, double seconds) {
+    py::gil_scoped_release release;
+    return cpu::fma_peak_gflops(threads, seconds);
+  }, py::arg("threads") = 1, py::arg("seconds") = 0.2);
 }
 
 }  // namespace python

@@ -1,7 +1,7 @@
-// Tests of the vectorised float32 exp/log kernels (cpu/vec_math.h) on every
-// ISA this CPU supports: ulp error against a double-precision libm reference
-// over a dense sweep of the float range, special values, and the softmax
-// helpers (max, exp_sum) against naive loops at odd sizes.
+// Tests of the vectorised exp/log kernels (cpu/vec_math.h) on every ISA this
+// CPU supports: ulp error against a wider libm reference (double for float32,
+// long double for float64) over sweeps of the range, special values, and the
+// softmax helpers (max, exp_sum) against naive loops at odd sizes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -230,7 +230,7 @@ TEST(VecMath, MaxMatchesNaiveLoop) {
       float got = cpu::vec::max(x.data(), n, isa);
       EXPECT_FALSE(std::isnan(got)) << isa_name(isa) << " n=" << n;
     }
-    EXPECT_EQ(cpu::vec::max(nullptr, 0, isa), -kInf);
+    EXPECT_EQ(cpu::vec::max(static_cast<const float*>(nullptr), 0, isa), -kInf);
     std::vector<float> infs(19, -kInf);
     infs[11] = kInf;
     EXPECT_EQ(cpu::vec::max(infs.data(), 19, isa), kInf);
@@ -253,6 +253,180 @@ TEST(VecMath, ExpSumMatchesDoubleReference) {
       EXPECT_EQ(cpu::vec::exp_sum(x.data(), shift, nullptr, n, isa), got);
       for (int64_t i = 0; i < n; ++i)
         ASSERT_LE(ulp_error(y[i], std::exp(double(x[i] - shift))), 2) << "n=" << n << " i=" << i;
+    }
+  }
+}
+
+// --- float64 ------------------------------------------------------------
+
+const double kInf64 = std::numeric_limits<double>::infinity();
+const double kNaN64 = std::numeric_limits<double>::quiet_NaN();
+
+int64_t ordered64(double d) {
+  int64_t bits;
+  std::memcpy(&bits, &d, sizeof(bits));
+  return bits < 0 ? -(bits & INT64_MAX) : bits;
+}
+
+double from_bits64(uint64_t bits) {
+  double d;
+  std::memcpy(&d, &bits, sizeof(d));
+  return d;
+}
+
+// As ulp_error, for doubles against a long double reference.
+int64_t ulp_error64(double got, long double reference) {
+  double ref = double(reference);
+  if (std::isnan(ref) || std::isnan(got)) return std::isnan(ref) == std::isnan(got) ? 0 : INT32_MAX;
+  if (std::isinf(ref) || std::isinf(got)) return ref == got ? 0 : INT32_MAX;
+  int64_t d = ordered64(got) - ordered64(ref);
+  return d < 0 ? -d : d;
+}
+
+long double reference64(MapOp op, double x) {
+  const long double v = x;
+  switch (op) {
+    case MapOp::exp: return std::exp(v);
+    case MapOp::log: return std::log(v);
+    case MapOp::sigmoid: return 1.0L / (1.0L + std::exp(-v));
+    case MapOp::tanh: return std::tanh(v);
+    case MapOp::silu: return v / (1.0L + std::exp(-v));
+  }
+  return 0;
+}
+
+// Largest ulp error of op over x on isa, printing the worst input.
+int64_t worst_ulp64(MapOp op, Isa isa, const std::vector<double>& x) {
+  std::vector<double> y(x.size());
+  cpu::vec::map(op, x.data(), y.data(), int64_t(x.size()), isa);
+  int64_t worst = 0;
+  double worst_x = 0, worst_y = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    // Below -708.4 silu is x times a subnormal sigmoid, which carries only a
+    // few significant bits: checked absolutely there.
+    if (op == MapOp::silu && x[i] < -708.4) {
+      EXPECT_NEAR(y[i], double(reference64(op, x[i])),
+                  -x[i] * std::numeric_limits<double>::denorm_min())
+          << "silu(" << x[i] << ")";
+      continue;
+    }
+    int64_t e = ulp_error64(y[i], reference64(op, x[i]));
+    if (e > worst) worst = e, worst_x = x[i], worst_y = y[i];
+  }
+  if (worst > 0) {
+    std::printf("  %s: worst %lld ulp at x=%.17g (got %.17g, want %.17Lg)\n", isa_name(isa),
+                (long long)worst, worst_x, worst_y, reference64(op, worst_x));
+  }
+  return worst;
+}
+
+// Random bit patterns (every exponent, both signs, NaNs) plus uniform draws
+// over [lo, hi), where most results are finite and non-zero.
+std::vector<double> sample64(double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> x;
+  for (int i = 0; i < (1 << 18); ++i) x.push_back(from_bits64(rng()));
+  for (int i = 0; i < (1 << 20); ++i) x.push_back(dist(rng));
+  return x;
+}
+
+// `count` consecutive doubles from `start` upwards.
+void append_run(std::vector<double>* x, double start, int count) {
+  for (int i = 0; i < count; ++i, start = std::nextafter(start, kInf64)) x->push_back(start);
+}
+
+TEST(VecMath64, ExpWithinTwoUlp) {
+  std::vector<double> x = sample64(-750.0, 712.0, 11);
+  // The overflow edge, the start of gradual underflow and the underflow to
+  // zero, where the two-factor scaling and the clamps matter.
+  for (double edge : {709.782712893384, -708.3964185322641, -745.1332191019411, -744.44})
+    append_run(&x, edge - 1e-12, 20000);
+  for (Isa isa : supported_isas()) EXPECT_LE(worst_ulp64(MapOp::exp, isa, x), 2) << isa_name(isa);
+}
+
+TEST(VecMath64, LogWithinTwoUlp) {
+  std::vector<double> x = sample64(0.0, 1e6, 12);
+  append_run(&x, 1.0 - 1e-12, 20000);
+  append_run(&x, 0.70710678118654746, 2000);
+  for (uint64_t b = 1; b < (uint64_t(1) << 52); b = b * 3 + 1) x.push_back(from_bits64(b));
+  for (Isa isa : supported_isas()) EXPECT_LE(worst_ulp64(MapOp::log, isa, x), 2) << isa_name(isa);
+}
+
+TEST(VecMath64, ActivationsWithinFewUlp) {
+  std::vector<double> x = sample64(-40.0, 40.0, 13);
+  std::vector<double> wide = sample64(-760.0, 760.0, 14);
+  x.insert(x.end(), wide.begin(), wide.end());
+  append_run(&x, -1e-9, 4000);
+  for (Isa isa : supported_isas()) {
+    EXPECT_LE(worst_ulp64(MapOp::sigmoid, isa, x), 3) << isa_name(isa);
+    EXPECT_LE(worst_ulp64(MapOp::tanh, isa, x), 3) << isa_name(isa);
+    EXPECT_LE(worst_ulp64(MapOp::silu, isa, x), 4) << isa_name(isa);
+  }
+}
+
+TEST(VecMath64, SpecialValues) {
+  const double sub = std::numeric_limits<double>::denorm_min();
+  struct Case {
+    MapOp op;
+    double x, want;
+  } cases[] = {
+      {MapOp::exp, 0.0, 1.0},          {MapOp::exp, -0.0, 1.0},
+      {MapOp::exp, kInf64, kInf64},    {MapOp::exp, -kInf64, 0.0},
+      {MapOp::exp, kNaN64, kNaN64},    {MapOp::exp, 709.79, kInf64},
+      {MapOp::exp, 1e300, kInf64},     {MapOp::exp, -745.2, 0.0},
+      {MapOp::exp, -1e300, 0.0},       {MapOp::exp, sub, 1.0},
+      {MapOp::log, 1.0, 0.0},          {MapOp::log, 0.0, -kInf64},
+      {MapOp::log, -0.0, -kInf64},     {MapOp::log, -1.0, kNaN64},
+      {MapOp::log, -kInf64, kNaN64},   {MapOp::log, kInf64, kInf64},
+      {MapOp::log, kNaN64, kNaN64},    {MapOp::log, sub, std::log(sub)},
+      {MapOp::sigmoid, kInf64, 1.0},   {MapOp::sigmoid, -kInf64, 0.0},
+      {MapOp::sigmoid, kNaN64, kNaN64}, {MapOp::sigmoid, 0.0, 0.5},
+      {MapOp::tanh, kInf64, 1.0},      {MapOp::tanh, -kInf64, -1.0},
+      {MapOp::tanh, kNaN64, kNaN64},   {MapOp::tanh, 0.0, 0.0},
+      {MapOp::tanh, sub, sub},         {MapOp::tanh, -sub, -sub},
+      {MapOp::silu, kInf64, kInf64},   {MapOp::silu, -kInf64, kNaN64},
+  };
+  for (Isa isa : supported_isas()) {
+    for (const Case& c : cases) {
+      for (int64_t n : {int64_t(1), int64_t(19)}) {
+        std::vector<double> x(n, c.x), y(n);
+        cpu::vec::map(c.op, x.data(), y.data(), n, isa);
+        for (double v : y) {
+          if (std::isnan(c.want)) {
+            EXPECT_TRUE(std::isnan(v)) << int(c.op) << "(" << c.x << ") on " << isa_name(isa);
+          } else {
+            EXPECT_EQ(v, c.want) << int(c.op) << "(" << c.x << ") on " << isa_name(isa);
+            EXPECT_EQ(std::signbit(v), std::signbit(c.want)) << int(c.op) << "(" << c.x << ")";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(VecMath64, MaxAndExpSumMatchNaiveLoops) {
+  std::mt19937 rng(9);
+  std::normal_distribution<double> dist(0.0, 3.0);
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {0, 1, 3, 7, 8, 9, 17, 129, 1031, 65537}) {
+      std::vector<double> x(n);
+      for (double& v : x) v = dist(rng);
+      const double shift = n ? *std::max_element(x.begin(), x.end()) : 0.0;
+      EXPECT_EQ(cpu::vec::max(x.data(), n, isa), n ? shift : -kInf64) << isa_name(isa);
+      long double want = 0;
+      for (double v : x) want += std::exp(static_cast<long double>(v) - shift);
+      std::vector<double> y(n, -1.0);
+      double got = cpu::vec::exp_sum(x.data(), shift, y.data(), n, isa);
+      EXPECT_NEAR(got, double(want), 1e-14 * double(want)) << isa_name(isa) << " n=" << n;
+      EXPECT_EQ(cpu::vec::exp_sum(x.data(), shift, nullptr, n, isa), got);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_LE(ulp_error64(y[i], std::exp(static_cast<long double>(x[i] - shift))), 2)
+            << "n=" << n << " i=" << i;
+      if (n) {
+        x[n / 2] = kNaN64;
+        EXPECT_FALSE(std::isnan(cpu::vec::max(x.data(), n, isa))) << isa_name(isa);
+      }
     }
   }
 }
