@@ -1,10 +1,9 @@
 // Tests of the FMA probe (cpu/peak.h). Timings depend on the machine and its
 // load, so only properties that hold anywhere are asserted: a positive finite
-// rate for every ISA, below any conceivable per-core limit, and one that
-// grows with the vector width.
+// rate for every ISA, below any conceivable per-core limit. How the rate
+// compares between ISAs is a measurement (bench/hardware.py), not a test.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 
 #include "cpu/peak.h"
@@ -27,19 +26,6 @@ TEST(FmaPeak, PositiveAndPlausibleOnEveryIsa) {
       EXPECT_LT(gflops, kImplausiblePerThread * threads) << int(isa);
     }
   }
-}
-
-// AVX2 does 8 FMA lanes per instruction where SSE2 does 4 lanes of a separate
-// multiply and add, so even a loaded machine shows a clear gap; the best of
-// a few runs keeps one unlucky run from deciding.
-TEST(FmaPeak, ScalesWithTheVectorWidth) {
-  if (!cpu::vec::isa_supported(Isa::avx2)) GTEST_SKIP() << "no AVX2";
-  double sse = 0, avx2 = 0;
-  for (int run = 0; run < 3; ++run) {
-    sse = std::max(sse, cpu::fma_peak_gflops(1, 0.02, Isa::generic));
-    avx2 = std::max(avx2, cpu::fma_peak_gflops(1, 0.02, Isa::avx2));
-  }
-  EXPECT_GT(avx2, 1.5 * sse);
 }
 
 TEST(FmaPeak, UnsupportedIsaFallsBackAndZeroThreadsMeansOne) {
