@@ -59,12 +59,24 @@ EMBER_HOST_DEVICE inline T uniform(const Block& r, double low, double high) {
   return T(low + (high - low) * unit<T>(r.x[0], r.x[1]));
 }
 
+// cos(2 pi u) for u in [0, 1). On the GPU through cospi, whose argument
+// reduction is exact: cos() of an argument the compiler can't bound keeps
+// the Payne-Hanek slow path, whose 40-byte local array puts the random
+// kernel on the stack. Both agree with the host's cos to the last bits.
+EMBER_HOST_DEVICE inline double cos_two_pi(double u) {
+#if defined(__CUDA_ARCH__)
+  return cospi(2.0 * u);
+#else
+  return cos(6.283185307179586 * u);
+#endif
+}
+
 // Box-Muller in double; 1 - u keeps the log argument in (0, 1].
 template <typename T>
 EMBER_HOST_DEVICE inline T normal(const Block& r, double mean, double std) {
   double u1 = 1.0 - unit<T>(r.x[0], r.x[1]);
   double u2 = unit<T>(r.x[2], r.x[3]);
-  return T(mean + std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+  return T(mean + std * sqrt(-2.0 * log(u1)) * cos_two_pi(u2));
 }
 
 // Uniform integer in [low, low + span).

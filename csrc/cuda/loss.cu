@@ -15,6 +15,7 @@
 
 #include "core/check.h"
 #include "cpu/loss.h"
+#include "cuda/device/divide.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 #include "cuda/runtime.h"
@@ -79,7 +80,7 @@ struct SampleRow {
 };
 __device__ __forceinline__ SampleRow sample_row(const ClassLossGeometry& g, int64_t s) {
   if (g.D == 1) return {s * g.C, 1};
-  const int64_t n = s / g.D;
+  const int64_t n = index_div(s, g.D);
   return {n * g.C * g.D + (s - n * g.D), g.D};
 }
 
@@ -200,7 +201,7 @@ __global__ void __launch_bounds__(kThreads)
       }
       weight_total = group_reduce(weight_total, Sum());
     }
-    const int64_t n = s / g.D;
+    const int64_t n = index_div(s, g.D);
     const T gs = grad[n * g.grad_stride_n + (s - n * g.D) * g.grad_stride_d];
     const T lse = lse_in[s];
     const T wt = T(weight_of(weight, cls)) * (1 - smoothing);
@@ -234,7 +235,7 @@ __global__ void __launch_bounds__(kThreads)
           T(weight_of(weight, c)) * ((1 - smoothing) * T(p[c * r.step]) + uniform);
     }
     weighted_target = group_reduce(weighted_target, Sum());
-    const int64_t n = s / g.D;
+    const int64_t n = index_div(s, g.D);
     const T gs = grad[n * g.grad_stride_n + (s - n * g.D) * g.grad_stride_d];
     const T lse = lse_in[s];
     for (int64_t c = threadIdx.x; c < g.C; c += blockDim.x) {
@@ -260,7 +261,7 @@ __global__ void __launch_bounds__(kThreads)
       sample_w[s] = 0;
       continue;
     }
-    const int64_t n = s / g.D;
+    const int64_t n = index_div(s, g.D);
     const T wt = weight_of(weight, cls);
     loss[s] = -wt * input[(n * g.C + cls) * g.D + (s - n * g.D)];
     sample_w[s] = wt;
@@ -281,7 +282,7 @@ __global__ void __launch_bounds__(kThreads)
       *error_flag = 1;
       continue;
     }
-    const int64_t n = s / g.D, d = s - n * g.D;
+    const int64_t n = index_div(s, g.D), d = s - n * g.D;
     grad_input[(n * g.C + cls) * g.D + d] =
         -weight_of(weight, cls) * grad[n * g.grad_stride_n + d * g.grad_stride_d];
   }
@@ -582,21 +583,26 @@ __device__ __forceinline__ void offsets_of(const PointwiseLossGeometry& g, int64
 }
 
 // The loss of every element, written out or, with `partials`, summed: each
-// block leaves the sum of its elements in partials[blockIdx.x].
+// block leaves the sum of its elements in partials[blockIdx.x]. For
+// binary_cross_entropy a non-null `invalid` is set to 1 when an input is
+// outside [0, 1] (or NaN), the CPU's check done without a host copy.
 template <PointwiseLoss K, typename T, bool kLinear>
 __global__ void __launch_bounds__(kThreads)
     pointwise_loss_kernel(T* __restrict__ out, T* __restrict__ partials,
                           const T* __restrict__ input, const T* __restrict__ target,
                           const T* __restrict__ weight, const T* __restrict__ pos_weight,
-                          PointwiseLossGeometry g, T beta) {
+                          int* __restrict__ invalid, PointwiseLossGeometry g, T beta) {
   const PointwiseMath<K, T> math{beta};
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   T total = 0;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += step) {
     int64_t at[kOperands];
     offsets_of<kLinear>(g, i, at);
-    const T v = math.value(input[at[kInput]], target[at[kTarget]], weight[at[kWeight]],
-                           pos_weight[at[kPosWeight]]);
+    const T x = input[at[kInput]];
+    if constexpr (K == PointwiseLoss::binary_cross_entropy) {
+      if (invalid && !(x >= T(0) && x <= T(1))) *invalid = 1;
+    }
+    const T v = math.value(x, target[at[kTarget]], weight[at[kWeight]], pos_weight[at[kPosWeight]]);
     if (partials) {
       total += v;
     } else {
@@ -716,10 +722,13 @@ PointwiseLossGeometry pointwise_loss_geometry(const char* op, const Tensor* oper
   return g;
 }
 
-void pointwise_loss_raw(PointwiseLoss kind, DType dtype, void* out, const void* input,
-                        const void* target, const void* weight, const void* pos_weight,
-                        const PointwiseLossGeometry& g, double beta, Reduction reduction,
-                        void* partials) {
+namespace {
+
+// pointwise_loss_raw with binary_cross_entropy's input flag (see the kernel).
+void launch_pointwise_loss(PointwiseLoss kind, DType dtype, void* out, const void* input,
+                           const void* target, const void* weight, const void* pos_weight,
+                           const PointwiseLossGeometry& g, double beta, Reduction reduction,
+                           void* partials, int* invalid) {
   const bool reduce = reduction != Reduction::none;
   if (g.numel == 0 && !reduce) return;
   dispatch_pointwise(kind, dtype, g.linear, [&](auto k, auto zero, auto linear) {
@@ -729,13 +738,23 @@ void pointwise_loss_raw(PointwiseLoss kind, DType dtype, void* out, const void* 
            dim3(kThreads), 0, current_stream(), static_cast<T*>(out),
            static_cast<T*>(reduce ? partials : nullptr), static_cast<const T*>(input),
            static_cast<const T*>(target), static_cast<const T*>(weight),
-           static_cast<const T*>(pos_weight), g, T(beta));
+           static_cast<const T*>(pos_weight), invalid, g, T(beta));
     if (!reduce) return;
     // A mean of nothing is 0 / 0 = NaN, as on the CPU.
     const T divisor = reduction == Reduction::mean ? T(g.numel) : T(1);
     launch(sum_partials_kernel<T>, dim3(1), dim3(kThreads), 0, current_stream(),
            static_cast<T*>(out), static_cast<const T*>(partials), blocks, divisor);
   });
+}
+
+}  // namespace
+
+void pointwise_loss_raw(PointwiseLoss kind, DType dtype, void* out, const void* input,
+                        const void* target, const void* weight, const void* pos_weight,
+                        const PointwiseLossGeometry& g, double beta, Reduction reduction,
+                        void* partials) {
+  launch_pointwise_loss(kind, dtype, out, input, target, weight, pos_weight, g, beta, reduction,
+                        partials, nullptr);
 }
 
 void pointwise_loss_backward_raw(PointwiseLoss kind, DType dtype, void* grad_input,
@@ -765,9 +784,18 @@ void pointwise_loss(PointwiseLoss kind, const Tensor& out, const Tensor& input,
   const PointwiseLossGeometry g = pointwise_loss_geometry(op, operands, kPointwiseLossOperands);
   Tensor partials;
   if (reduce) partials = Tensor::empty({kPointwiseLossPartials}, input.dtype(), input.device());
-  pointwise_loss_raw(kind, input.dtype(), out.raw_data(), input.raw_data(), target.raw_data(),
-                     weight.raw_data(), pos_weight.raw_data(), g, beta, reduction,
-                     reduce ? partials.raw_data() : nullptr);
+  const bool check = kind == PointwiseLoss::binary_cross_entropy;
+  Tensor invalid;
+  if (check) invalid = Tensor::zeros({}, DType::int32, input.device());
+  launch_pointwise_loss(kind, input.dtype(), out.raw_data(), input.raw_data(), target.raw_data(),
+                        weight.raw_data(), pos_weight.raw_data(), g, beta, reduction,
+                        reduce ? partials.raw_data() : nullptr,
+                        check ? static_cast<int*>(invalid.raw_data()) : nullptr);
+  // One int comes back; the input only on the error path, for the CPU's message.
+  if (check && invalid.item().to<int>() != 0) {
+    cpu::check_probabilities(op, input.to(Device()));
+    EMBER_FAIL(value, op, ": all elements of input should be between 0 and 1");
+  }
 }
 
 void pointwise_loss_backward(PointwiseLoss kind, const Tensor& grad_input,

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "cuda/device/divide.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -39,8 +40,8 @@ struct Cell {
   int64_t plane, row, col;
 };
 __device__ __forceinline__ Cell cell_of(int64_t i, int64_t rows, int64_t cols) {
-  const int64_t rest = i / cols;
-  return {rest / rows, rest % rows, i - rest * cols};
+  const int64_t rest = index_div(i, cols);
+  return {index_div(rest, rows), index_mod(rest, rows), i - rest * cols};
 }
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -89,7 +90,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t out_plane = s.out_h * s.out_w;
   for_each_index(s.planes * out_plane, [&](int64_t i) {
     const int64_t index = indices[i];
-    if (index >= 0) atomicAdd(grad_input + (i / out_plane) * s.in_h * s.in_w + index, grad_out[i]);
+    if (index >= 0) atomicAdd(grad_input + index_div(i, out_plane) * s.in_h * s.in_w + index, grad_out[i]);
   });
 }
 
@@ -138,8 +139,8 @@ struct OutputRange {
 };
 __device__ __forceinline__ OutputRange covering(int64_t i, int64_t k, int64_t stride, int64_t pad,
                                                 int64_t out) {
-  const int64_t first = i + pad < k ? 0 : (i + pad - k) / stride + 1;
-  return {first, min64((i + pad) / stride, out - 1)};
+  const int64_t first = i + pad < k ? 0 : index_div(i + pad - k, stride) + 1;
+  return {first, min64(index_div(i + pad, stride), out - 1)};
 }
 
 template <typename T>
@@ -164,10 +165,10 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 __device__ __forceinline__ int64_t adaptive_start(int64_t i, int64_t in, int64_t out) {
-  return i * in / out;
+  return index_div(i * in, out);
 }
 __device__ __forceinline__ int64_t adaptive_end(int64_t i, int64_t in, int64_t out) {
-  return ((i + 1) * in + out - 1) / out;
+  return index_div((i + 1) * in + out - 1, out);
 }
 
 template <typename T>
@@ -192,7 +193,7 @@ __global__ void __launch_bounds__(kThreads)
 // Output cells i along one axis whose adaptive window holds input j: from
 // floor(j * out / in) to ceil((j + 1) * out / in) - 1.
 __device__ __forceinline__ OutputRange adaptive_covering(int64_t j, int64_t in, int64_t out) {
-  return {j * out / in, min64(((j + 1) * out + in - 1) / in - 1, out - 1)};
+  return {index_div(j * out, in), min64(index_div((j + 1) * out + in - 1, in) - 1, out - 1)};
 }
 
 template <typename T>
