@@ -60,6 +60,6 @@ def test_a_one_sided_switch_is_caught():
       case DeviceType::cpu: cpu::thing(x); break;
       default: no_kernel("thing", x.device());
     }"""
-    [(line, body)] = list(_switches(one_sided))
+    [(_line, body)] = list(_switches(one_sided))
     assert "case DeviceType::cpu" in body and "case DeviceType::cuda" not in body
     assert _op_name(body) == '"thing"'
