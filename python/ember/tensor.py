@@ -200,8 +200,9 @@ class Tensor:
         return self._data.item()
 
     def tolist(self):
-        """The values as (nested) Python lists."""
-        return self.numpy().tolist()
+        """The values as (nested) Python lists (copied from the tensor's device,
+        with or without requires_grad, as in PyTorch)."""
+        return self.detach().cpu()._data.numpy().tolist()
 
     def numpy(self) -> np.ndarray:
         """A numpy array sharing memory with this CPU tensor (no copy).

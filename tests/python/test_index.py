@@ -169,6 +169,29 @@ def test_setitem_from_overlapping_view(device):
     assert x.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]
 
 
+def test_cpu_index_tensors_on_any_device(device):
+    # As in PyTorch, a tensor on any device takes CPU index tensors (integer
+    # and bool) for getitem, setitem and their gradients.
+    a = rand(3, 4)
+    x = em.tensor(a, requires_grad=True, device=device)
+    rows, mask = em.tensor([2, 0, 2]), em.tensor([True, False, True, False])
+    out = x[rows] * 2 + x[:, mask].sum()
+    assert out.device == x.device
+    assert_close(out, a[[2, 0, 2]] * 2 + a[:, [0, 2]].sum(), 1e-6, 1e-6)
+    out.sum().backward()
+    expected = np.zeros_like(a)
+    np.add.at(expected, [2, 0, 2], 2.0)
+    expected[:, [0, 2]] += 12
+    assert_close(x.grad, expected, 1e-6, 1e-6)
+    y = em.tensor(a, device=device)
+    y[rows[:2]] = 0.0
+    y[:, mask] = em.tensor(-1.0, device=device)
+    b = a.copy()
+    b[[2, 0]] = 0.0
+    b[:, [0, 2]] = -1.0
+    assert_close(y, b, 0, 0)
+
+
 def test_setitem_on_leaf_requiring_grad_raises():
     x = em.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="setitem"):

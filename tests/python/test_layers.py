@@ -364,6 +364,7 @@ def test_groupnorm_bad_input():
 def test_embedding_matches_torch(device):
     torch = pytest.importorskip("torch")
     t, e = _twins(torch, "Embedding", 11, 4, padding_idx=2)
+    e = e.to(device)
     idx = np.array([[1, 2, 10], [2, 0, 1]], dtype=np.int64)
     t_out, e_out = t(torch.tensor(idx)), e(em.tensor(idx, device=device))
     np.testing.assert_allclose(_np(e_out), t_out.detach().cpu().numpy())

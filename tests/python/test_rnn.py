@@ -55,7 +55,7 @@ def test_layer_matches_torch(kind, config, device):
         kw["nonlinearity"] = "relu"
     H_in, H, L, N = 3, 5, 6, 2
     tmod = getattr(torch.nn, name)(H_in, H, **kw).double()
-    emod = getattr(nn, name)(H_in, H, dtype=em.float64, **kw)
+    emod = getattr(nn, name)(H_in, H, dtype=em.float64, device=device, **kw)
     _load_from_torch(emod, tmod)
     assert [n for n, _ in emod.named_parameters()] == [n for n, _ in tmod.named_parameters()]
 
@@ -110,7 +110,7 @@ def test_layer_matches_torch(kind, config, device):
 def test_cell_matches_torch(kind, batched, with_state, device):
     torch = pytest.importorskip("torch")
     tmod = getattr(torch.nn, kind)(4, 7).double()
-    emod = getattr(nn, kind)(4, 7, dtype=em.float64)
+    emod = getattr(nn, kind)(4, 7, dtype=em.float64, device=device)
     _load_from_torch(emod, tmod)
     x = rng.standard_normal((3, 4) if batched else (4,))
     states = [rng.standard_normal((3, 7) if batched else (7,))

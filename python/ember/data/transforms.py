@@ -107,8 +107,8 @@ class Normalize:
         if len(self.mean) not in (1, channels):
             raise ValueError(f"Normalize: {len(self.mean)} mean/std values for an image with "
                              f"{channels} channels")
-        mean = creation.tensor(self.mean, dtype=x.dtype).reshape(-1, 1, 1)
-        std = creation.tensor(self.std, dtype=x.dtype).reshape(-1, 1, 1)
+        mean = creation.tensor(self.mean, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+        std = creation.tensor(self.std, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
         return (x - mean) / std
 
     def __repr__(self) -> str:
@@ -116,11 +116,15 @@ class Normalize:
 
 
 def _as_array(img):
-    """(array, spatial axes, rebuild) for a numpy image (H, W[, C]) or a tensor (..., H, W)."""
+    """(array, spatial axes, rebuild) for a numpy image (H, W[, C]) or a tensor (..., H, W).
+
+    A tensor on another device is cropped / flipped on a host copy and rebuilt
+    on its device: these are per-sample data-pipeline transforms."""
     if isinstance(img, Tensor):
-        arr = img.detach().numpy()
-        dtype = img.dtype
-        return arr, (arr.ndim - 2, arr.ndim - 1), lambda a: creation.tensor(a, dtype=dtype)
+        arr = img.detach().cpu().numpy()
+        dtype, device = img.dtype, img.device
+        return arr, (arr.ndim - 2, arr.ndim - 1), lambda a: creation.tensor(a, dtype=dtype,
+                                                                            device=device)
     if isinstance(img, np.ndarray):
         return img, (0, 1), np.ascontiguousarray
     raise TypeError(f"expected a numpy image or a Tensor, got {type(img).__name__}")

@@ -149,7 +149,7 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {list(tensor.shape)}")
     rows, cols = tensor.shape
-    return _fill_from(tensor, creation.eye(rows, cols, dtype=tensor.dtype))
+    return _fill_from(tensor, creation.eye(rows, cols, dtype=tensor.dtype, device=tensor.device))
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:

@@ -52,8 +52,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         return creation.tensor(0.0)
     with no_grad():
         if math.isinf(norm_type):
-            norms = [g.abs().max() if g.numel() else creation.zeros((), dtype=g.dtype)
-                     for g in grads]
+            norms = [g.abs().max() if g.numel() else
+                     creation.zeros((), dtype=g.dtype, device=g.device) for g in grads]
             total = norms[0].to(grads[0].dtype)
             for n in norms[1:]:
                 total = total.maximum(n.to(total.dtype))

@@ -43,6 +43,11 @@ def _zeros(shape, like: Tensor) -> Tensor:
     return Tensor._make(_C.zeros(list(shape), like.dtype, like.device), False, None, 0)
 
 
+def _on(raw: _C.Tensor, device) -> _C.Tensor:
+    """raw on `device` (itself when it is already there)."""
+    return raw if raw.device == device else raw.to(device)
+
+
 def _raw_index(index: Tensor) -> _C.Tensor:
     if not isinstance(index, Tensor):
         raise TypeError(f"expected an index Tensor, got {type(index).__name__}")
@@ -450,9 +455,7 @@ class _Embedding(Function):
         flat_index = ctx.index.reshape(-1)
         rows = grad.reshape(-1, ctx.shape[1])
         if ctx.padding_idx is not None:
-            keep = flat_index.numpy() == ctx.padding_idx
-            mask = Tensor._make(_C.from_numpy(np.ascontiguousarray(keep[:, None])), False, None, 0)
-            rows = masked_fill(rows, mask, 0.0)
+            rows = masked_fill(rows, (flat_index == ctx.padding_idx).reshape(-1, 1), 0.0)
         gw = _IndexAdd.apply(_zeros(ctx.shape, grad), 0, flat_index, rows)
         return None, gw, None
 
@@ -548,38 +551,47 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value=None) -
                 mode == "circular" and max(before, after) > n):
             raise ValueError(f"pad: padding ({before}, {after}) is too large for {mode} mode "
                              f"on dim {d} of size {n}")
-        idx = Tensor._make(_C.from_numpy(_pad_index(n, before, after, mode).astype(np.int64)),
-                           False, None, 0)
+        # A few source positions per output position, computed on the host
+        # and copied to the input's device once.
+        raw = _C.from_numpy(_pad_index(n, before, after, mode).astype(np.int64))
+        idx = Tensor._make(_on(raw, input._data.device), False, None, 0)
         out = index_select(out, d, idx)
     return out
 
 
 # ------------------------------------------------------------------ __getitem__ / __setitem__
-def _index_tensor(item) -> Tensor:
+def _index_tensor(item, device) -> Tensor:
     arr = np.asarray(item)
     if arr.dtype == np.bool_ or arr.size == 0 or arr.dtype.kind in "iu":
         # A C-ordered copy: the index must not alias the caller's array, and
         # 0-d stays 0-d (unlike np.ascontiguousarray).
         dtype = np.bool_ if arr.dtype == np.bool_ else np.int64
-        return Tensor._make(_C.from_numpy(np.array(arr, dtype=dtype, order="C")), False, None, 0)
+        raw = _C.from_numpy(np.array(arr, dtype=dtype, order="C"))
+        return Tensor._make(_on(raw, device), False, None, 0)
     raise IndexError(f"getitem: only integers, slices, None, Ellipsis and integer or bool "
                      f"arrays are valid indices, got an array of {arr.dtype}")
 
 
-def _normalize(index) -> list:
+def _normalize(index, device) -> list:
+    """The index as a list of ints, slices, None, Ellipsis and index tensors on
+    `device` (lists, arrays and tensors on another device, as PyTorch allows
+    for a CUDA tensor indexed by CPU indices, are copied there)."""
     if not isinstance(index, tuple):
         index = (index,)
     items = []
     for item in index:
         if isinstance(item, (bool, np.bool_)):
-            items.append(_index_tensor(bool(item)))
+            items.append(_index_tensor(bool(item), device))
             continue
         if isinstance(item, (numbers.Integral, np.integer)):
             items.append(int(item))
-        elif item is None or item is Ellipsis or isinstance(item, (slice, Tensor)):
+        elif isinstance(item, Tensor):
+            items.append(item if item._data.device == device else
+                         Tensor._make(_on(item._data, device), False, None, 0))
+        elif item is None or item is Ellipsis or isinstance(item, slice):
             items.append(item)
         elif isinstance(item, (list, tuple, np.ndarray)):
-            items.append(_index_tensor(item))
+            items.append(_index_tensor(item, device))
         else:
             raise TypeError(f"getitem: index of type {type(item).__name__} is not supported "
                             "(ints, slices, None, Ellipsis, tensors, lists, numpy arrays)")
@@ -597,7 +609,7 @@ def _consumed(item) -> int:
 def _basic_index(x: Tensor, index):
     """Applies ints, slices and None (views); returns the view and the
     per-dim entries (a tensor or None) for the advanced part."""
-    items = _normalize(index)
+    items = _normalize(index, x._data.device)
     if sum(item is Ellipsis for item in items) > 1:
         raise IndexError("getitem: an index can only have a single ellipsis ('...')")
     used = sum(_consumed(item) for item in items)

@@ -186,6 +186,11 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return Mean.apply(x, dims, keepdim)
 
 
+def _has_zero(t: Tensor) -> bool:
+    """Whether t has a zero entry: counted on t's device, one scalar comes back."""
+    return (t.detach() == 0).sum().item() != 0
+
+
 class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -202,7 +207,7 @@ class Prod(Function):
         o = _restore_reduced(out, ctx.shape, dims, ctx.keepdim)
         # Without zeros, prod/x is the product of the others and stays
         # differentiable; with zeros only the exact kernel is right.
-        if bool((out.detach().numpy() != 0).all()):
+        if not _has_zero(out):
             return g * o / x, None, None
         return _ProdBackward.apply(g, x, dims), None, None
 
@@ -527,7 +532,7 @@ class Norm(Function):
         g = _restore_reduced(grad, ctx.shape, dims, ctx.keepdim)
         # The 2-norm away from 0 stays a composition, differentiable again;
         # elsewhere the kernel handles zero norms and the other p.
-        if ctx.p == 2 and bool((out.detach().numpy() != 0).all()):
+        if ctx.p == 2 and not _has_zero(out):
             return g * x / _restore_reduced(out, ctx.shape, dims, ctx.keepdim), None, None, None
         o = _restore_reduced(out.detach(), ctx.shape, dims, ctx.keepdim)
         return _NormBackward.apply(g, x, o, ctx.p, dims), None, None, None
