@@ -1,7 +1,8 @@
 // The CUDA-on-CPU harness: compiled with a host C++ compiler, it lets the
 // .cu kernel sources build and run without a GPU. Each block's threads run
-// as user-mode fibers (ucontext) on the calling OS thread, switching only at
-// __syncthreads and warp collectives; blocks run one after another, so a
+// as user-mode fibers on the calling OS thread (reused, with their stacks,
+// from block to block), switching only at __syncthreads and warp
+// collectives; blocks run one after another, so a
 // block's __shared__ memory can be static storage. Shuffle mode
 // (EMBER_EMU_SHUFFLE=1 or cuda_emu::set_shuffle) runs the threads between two
 // barriers in a different seeded random order each time, which turns a
