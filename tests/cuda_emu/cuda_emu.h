@@ -1,7 +1,8 @@
 // The CUDA-on-CPU harness: compiled with a host C++ compiler, it lets the
 // .cu kernel sources build and run without a GPU. Each block's threads run
-// as user-mode fibers (ucontext) on the calling OS thread, switching only at
-// __syncthreads and warp collectives; blocks run one after another, so a
+// as user-mode fibers on the calling OS thread (reused, with their stacks,
+// from block to block), switching only at __syncthreads and warp
+// collectives; blocks run one after another, so a
 // block's __shared__ memory can be static storage. Shuffle mode
 // (EMBER_EMU_SHUFFLE=1 or cuda_emu::set_shuffle) runs the threads between two
 // barriers in a different seeded random order each time, which turns a
@@ -12,6 +13,7 @@
 #error "cuda_emu.h is the host-compiler harness; under nvcc include cuda/launch.cuh only"
 #endif
 
+#include <sys/mman.h>
 #include <ucontext.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -36,6 +39,7 @@
 #endif
 #endif
 #if defined(EMBER_EMU_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -84,14 +88,137 @@ struct Error : std::runtime_error {
 
 namespace detail {
 
+// Fiber switching. ucontext's swapcontext saves and restores the signal mask
+// with a system call on every switch, which made the kernel, not the
+// emulated kernels, the bottleneck. On x86-64 a switch is instead a dozen
+// instructions (ember_emu_switch below); elsewhere, or with
+// EMBER_EMU_UCONTEXT defined, ucontext remains the portable fallback.
+#if defined(__x86_64__) && defined(__ELF__) && !defined(EMBER_EMU_UCONTEXT)
+#define EMBER_EMU_ASM_SWITCH 1
+#endif
+
+#if defined(EMBER_EMU_ASM_SWITCH)
+// Saves the callee-saved registers and the SSE/x87 control words on the
+// current stack, stores the stack pointer in *save_sp, then restores the same
+// from load_sp and returns there. It lives in a COMDAT group so that every
+// translation unit including this header can define it.
+extern "C" void ember_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .pushsection .text.ember_emu_switch,"axG",@progbits,ember_emu_switch,comdat
+  .weak ember_emu_switch
+  .hidden ember_emu_switch
+  .type ember_emu_switch,@function
+  .p2align 4
+ember_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $16, %rsp
+  stmxcsr 8(%rsp)
+  fnstcw (%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  fldcw (%rsp)
+  ldmxcsr 8(%rsp)
+  addq $16, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size ember_emu_switch, .-ember_emu_switch
+  .popsection
+)");
+
+struct Context {
+  void* sp = nullptr;
+};
+
+inline void switch_context(Context& from, Context& to) { ember_emu_switch(&from.sp, to.sp); }
+
+// Lays out the frame ember_emu_switch would have saved, so that the first
+// switch to `c` "returns" into entry with an ABI-aligned stack, zeroed
+// callee-saved registers (a zero frame pointer ends backtraces there) and
+// this thread's floating-point modes.
+inline void start_context(Context& c, char* stack, size_t size, void (*entry)()) {
+  uintptr_t top = (reinterpret_cast<uintptr_t>(stack) + size) & ~uintptr_t(15);
+  uint64_t* frame = reinterpret_cast<uint64_t*>(top) - 10;
+  std::memset(frame, 0, 10 * sizeof(uint64_t));
+  uint16_t fpu_control = 0;
+  asm volatile("fnstcw %0" : "=m"(fpu_control));
+  frame[0] = fpu_control;
+  frame[1] = __builtin_ia32_stmxcsr();
+  frame[8] = reinterpret_cast<uint64_t>(entry);
+  frame[9] = 0;  // entry's return address: it never returns
+  c.sp = frame;
+}
+#else
+struct Context {
+  ucontext_t uc;
+};
+
+inline void switch_context(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+
+inline void start_context(Context& c, char* stack, size_t size, void (*entry)()) {
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack;
+  c.uc.uc_stack.ss_size = size;
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+}
+#endif
+
+// Every fiber's stack. Kernels keep small arrays (register tiles, unrolled
+// accumulators) and a few levels of device functions on it, but
+// AddressSanitizer's redzones double a frame and device code may recurse, so
+// the size is generous: pages are committed only when touched, so an unused
+// margin costs address space only. A guard page below each stack turns an
+// overflow into a fault instead of silent corruption of a neighbour.
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr size_t kGuardBytes = 4096;
+
+class Stack {
+ public:
+  Stack() {
+    void* p = mmap(nullptr, kGuardBytes + kStackBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    mapping_ = static_cast<char*>(p);
+    mprotect(mapping_, kGuardBytes, PROT_NONE);
+  }
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  Stack(Stack&& other) noexcept : mapping_(std::exchange(other.mapping_, nullptr)) {}
+  Stack& operator=(Stack&& other) noexcept {
+    std::swap(mapping_, other.mapping_);
+    return *this;
+  }
+  ~Stack() {
+    if (mapping_) munmap(mapping_, kGuardBytes + kStackBytes);
+  }
+  char* bottom() const { return mapping_ + kGuardBytes; }
+  static constexpr size_t size() { return kStackBytes; }
+
+ private:
+  char* mapping_ = nullptr;
+};
+
 enum class Wait { none, barrier, warp, done };
 enum class Collective { sync, shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all };
 
+// Fibers and their stacks outlive a block: the next block, and the next
+// launch on this OS thread, restart them on the same stacks.
 struct Fiber {
-  ucontext_t context;
+  Context context;
+  Stack stack;
   uint3 index;
   int linear = 0;
-  Wait wait = Wait::none;
+  Wait wait = Wait::done;
   Collective op = Collective::sync;
   unsigned mask = 0;
   uint64_t value = 0;  // the lane's operand (the predicate for votes)
@@ -104,10 +231,11 @@ struct Fiber {
 };
 
 struct State {
-  std::vector<Fiber> fibers;
-  std::vector<std::vector<char>> stacks;
+  std::vector<Fiber> fibers;  // the first `threads` belong to the running block
+  int threads = 0;
+  std::vector<int> ready;
   std::vector<unsigned char> dynamic_shared;
-  ucontext_t scheduler;
+  Context scheduler;
   Fiber* current = nullptr;
   void (*body)(void*) = nullptr;
   void* body_arg = nullptr;
@@ -135,15 +263,13 @@ inline std::mutex& launch_mutex() {
 
 inline void* dynamic_shared() { return state().dynamic_shared.data(); }
 
-constexpr size_t kStackBytes = 64 * 1024;
-
 inline void switch_to_scheduler() {
   State& s = state();
   Fiber& f = *s.current;
 #if defined(EMBER_EMU_ASAN)
   __sanitizer_start_switch_fiber(&f.fake_stack, s.scheduler_stack, s.scheduler_stack_size);
 #endif
-  swapcontext(&f.context, &s.scheduler);
+  switch_context(f.context, s.scheduler);
 #if defined(EMBER_EMU_ASAN)
   __sanitizer_finish_switch_fiber(f.fake_stack, nullptr, nullptr);
 #endif
@@ -159,11 +285,14 @@ inline void fiber_entry() {
   } catch (...) {
     if (!s.error) s.error = std::current_exception();
   }
-  s.current->wait = Wait::done;
+  Fiber& f = *s.current;
+  f.wait = Wait::done;
 #if defined(EMBER_EMU_ASAN)
   __sanitizer_start_switch_fiber(nullptr, s.scheduler_stack, s.scheduler_stack_size);
 #endif
-  setcontext(&s.scheduler);
+  // The fiber's frames end here; the next block starts it afresh.
+  switch_context(f.context, s.scheduler);
+  std::abort();
 }
 
 inline void resume(Fiber& f) {
@@ -172,10 +301,9 @@ inline void resume(Fiber& f) {
   f.wait = Wait::none;
   threadIdx = f.index;
 #if defined(EMBER_EMU_ASAN)
-  const std::vector<char>& stack = s.stacks[f.linear];
-  __sanitizer_start_switch_fiber(&s.fake_stack, stack.data(), stack.size());
+  __sanitizer_start_switch_fiber(&s.fake_stack, f.stack.bottom(), f.stack.size());
 #endif
-  swapcontext(&s.scheduler, &f.context);
+  switch_context(s.scheduler, f.context);
 #if defined(EMBER_EMU_ASAN)
   __sanitizer_finish_switch_fiber(s.fake_stack, nullptr, nullptr);
 #endif
@@ -213,7 +341,7 @@ inline uint64_t shuffle_result(const Fiber& f, const Fiber* warp, int lanes) {
 inline bool try_resolve_warp(Fiber& f) {
   State& s = state();
   int base = f.linear - lane_of(f);
-  int lanes = std::min<int>(warpSize, int(s.fibers.size()) - base);
+  int lanes = std::min<int>(warpSize, s.threads - base);
   Fiber* warp = &s.fibers[base];
   for (int l = 0; l < lanes; ++l) {
     if (!((f.mask >> l) & 1u)) continue;
@@ -252,53 +380,62 @@ inline bool try_resolve_warp(Fiber& f) {
   return true;
 }
 
-inline std::vector<int> ready_fibers() {
+// Fills s.ready with the runnable threads of the block, in thread order or,
+// in shuffle mode, a fresh random order.
+inline void collect_ready() {
   State& s = state();
-  std::vector<int> ready;
-  for (Fiber& f : s.fibers) {
-    if (f.wait == Wait::none) ready.push_back(f.linear);
+  s.ready.clear();
+  for (int t = 0; t < s.threads; ++t) {
+    if (s.fibers[size_t(t)].wait == Wait::none) s.ready.push_back(t);
   }
-  if (s.shuffle) std::shuffle(ready.begin(), ready.end(), s.rng);
-  return ready;
+  if (s.shuffle) std::shuffle(s.ready.begin(), s.ready.end(), s.rng);
+}
+
+inline void start_fiber(Fiber& f, int t) {
+#if defined(EMBER_EMU_ASAN)
+  // The last block's frames never returned (fiber_entry switches away, and a
+  // block abandoned by an exception or a deadlock stops anywhere), so their
+  // redzones are still poisoned; the new frames must not trip over them.
+  __asan_unpoison_memory_region(f.stack.bottom(), f.stack.size());
+  f.fake_stack = nullptr;
+#endif
+  f.linear = t;
+  f.index.x = unsigned(t) % blockDim.x;
+  f.index.y = unsigned(t) / blockDim.x % blockDim.y;
+  f.index.z = unsigned(t) / (blockDim.x * blockDim.y);
+  f.op = Collective::sync;
+  f.mask = 0;
+  f.value = 0;
+  f.arg = 0;
+  f.width = warpSize;
+  f.result = 0;
+  f.wait = Wait::none;
+  start_context(f.context, f.stack.bottom(), f.stack.size(), fiber_entry);
 }
 
 inline void run_block(int threads) {
   State& s = state();
-  s.fibers.assign(size_t(threads), Fiber{});
-  if (s.stacks.size() < size_t(threads)) s.stacks.resize(size_t(threads));
-  for (int t = 0; t < threads; ++t) {
-    Fiber& f = s.fibers[size_t(t)];
-    f.linear = t;
-    f.index.x = unsigned(t) % blockDim.x;
-    f.index.y = unsigned(t) / blockDim.x % blockDim.y;
-    f.index.z = unsigned(t) / (blockDim.x * blockDim.y);
-    std::vector<char>& stack = s.stacks[size_t(t)];
-    if (stack.empty()) stack.resize(kStackBytes);
-    getcontext(&f.context);
-    f.context.uc_stack.ss_sp = stack.data();
-    f.context.uc_stack.ss_size = stack.size();
-    f.context.uc_link = nullptr;
-    makecontext(&f.context, fiber_entry, 0);
-  }
+  if (s.fibers.size() < size_t(threads)) s.fibers.resize(size_t(threads));
+  s.threads = threads;
+  for (int t = 0; t < threads; ++t) start_fiber(s.fibers[size_t(t)], t);
   int live = threads;
   while (live > 0) {
-    std::vector<int> ready = ready_fibers();
-    if (ready.empty()) {
+    collect_ready();
+    if (s.ready.empty()) {
       // Everyone left is blocked: release a barrier only all of them reached.
-      bool all_at_barrier = true;
-      for (Fiber& f : s.fibers) {
-        if (f.wait == Wait::warp) all_at_barrier = false;
+      for (int t = 0; t < threads; ++t) {
+        if (s.fibers[size_t(t)].wait == Wait::warp) {
+          throw Error("deadlock: some threads wait at __syncthreads while others wait at a "
+                      "warp collective");
+        }
       }
-      if (!all_at_barrier) {
-        throw Error("deadlock: some threads wait at __syncthreads while others wait at a "
-                    "warp collective");
-      }
-      for (Fiber& f : s.fibers) {
+      for (int t = 0; t < threads; ++t) {
+        Fiber& f = s.fibers[size_t(t)];
         if (f.wait == Wait::barrier) f.wait = Wait::none;
       }
       continue;
     }
-    for (int t : ready) {
+    for (int t : s.ready) {
       Fiber& f = s.fibers[size_t(t)];
       if (f.wait != Wait::none) continue;
       resume(f);

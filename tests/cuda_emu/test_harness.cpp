@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "cuda/launch.cuh"
@@ -269,6 +270,79 @@ TEST_F(CudaEmuHarness, ReportsMisuseInsteadOfHanging) {
   // The harness is still usable afterwards.
   std::vector<float> x = iota_values(300);
   EXPECT_EQ(block_sums<false>(x), expected_sums(x));
+}
+
+// A device function recursing `level` deep with a 256-byte frame each, every
+// thread of the block holding its deepest frame at a barrier at the same
+// time: the threads' stacks are separate and deep enough, and no thread's
+// frames are overwritten by another's.
+__device__ __attribute__((noinline)) int deep_call(int level, int tag) {
+  volatile int frame[64];
+  for (int i = 0; i < 64; ++i) frame[i] = tag + level + i;
+  int below = 0;
+  if (level == 0) {
+    __syncthreads();
+  } else {
+    below = deep_call(level - 1, tag);
+  }
+  for (int i = 0; i < 64; ++i) {
+    if (frame[i] != tag + level + i) return -1000000;
+  }
+  return below + 1;
+}
+
+__global__ void deep_call_kernel(int* depth_reached, int levels) {
+  int tid = int(blockIdx.x * blockDim.x + threadIdx.x);
+  depth_reached[tid] = deep_call(levels, tid * 1000);
+}
+
+TEST_F(CudaEmuHarness, DeepDeviceCallChainsFitTheFiberStack) {
+  // About 100 KiB of frames per thread (twice that under ASan), all live at once.
+  const int levels = 400, threads = 128, blocks = 2;
+  for (bool shuffled : {false, true}) {
+    cuda_emu::set_shuffle(shuffled, 13);
+    std::vector<int> depth(threads * blocks, 0);
+    launch(deep_call_kernel, dim3(blocks), dim3(threads), 0, nullptr, depth.data(), levels);
+    for (int d : depth) EXPECT_EQ(d, levels + 1);
+  }
+}
+
+TEST(CudaEmuHarnessDeathTest, StackOverflowFaultsInsteadOfCorruptingMemory) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<int> depth(32, 0);
+  EXPECT_DEATH(launch(deep_call_kernel, dim3(1), dim3(32), 0, nullptr, depth.data(), 100000), "");
+}
+
+// A thread that throws from device code ends the launch with that exception
+// while its block-mates wait at a barrier; they are abandoned mid-kernel.
+__global__ void throwing_kernel(int* out, int thrower) {
+  out[threadIdx.x] = 1;
+  __syncthreads();
+  if (int(threadIdx.x) == thrower) throw std::runtime_error("thrown by a device thread");
+  __syncthreads();
+  out[threadIdx.x] = 2;
+}
+
+TEST_F(CudaEmuHarness, ManyLaunchesReuseFibersAndStacks) {
+  std::vector<float> x = iota_values(700);
+  std::vector<float> expected = expected_sums(x);
+  for (int round = 0; round < 200; ++round) {
+    cuda_emu::set_shuffle(round % 2 == 1, uint64_t(round));
+    ASSERT_EQ(block_sums<false>(x), expected) << "round " << round;
+    std::vector<int> out(64 * 6, -1);
+    launch(shuffle_kernel, dim3(1), dim3(64), 0, nullptr, out.data());
+    ASSERT_EQ(out[5], 31 * 32 / 2) << "round " << round;
+    if (round % 50 == 0) {
+      std::vector<int> flags(128, 0);
+      EXPECT_THROW(launch(throwing_kernel, dim3(2), dim3(128), 0, nullptr, flags.data(), 77),
+                   std::runtime_error);
+      EXPECT_THROW(launch(divergent_barrier_kernel, dim3(1), dim3(32), 0, nullptr, out.data()),
+                   cuda_emu::Error);
+    }
+  }
+  std::vector<int> flags(128, 0);
+  launch(throwing_kernel, dim3(1), dim3(128), 0, nullptr, flags.data(), -1);
+  for (int f : flags) EXPECT_EQ(f, 2);
 }
 
 }  // namespace
