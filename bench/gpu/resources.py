@@ -52,9 +52,16 @@ def demangle(names: list[str]) -> list[str]:
 
 
 def short_name(demangled: str) -> str:
-    """`void ember::cuda::device::(anonymous namespace)::foo_kernel<float, 2>(...)` ->
+    """`void ember::cuda::device::(anonymous namespace)::foo_kernel<float, 2>(float*, int)` ->
     `foo_kernel<float, 2>`."""
-    name = demangled.replace("(anonymous namespace)::", "").split("(", 1)[0]
+    name = demangled.replace("(anonymous namespace)::", "").replace("ember::cuda::device::", "")
+    if name.endswith(")"):  # drop the parameter list: the last balanced (...)
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                name = name[:i]
+                break
     name = re.sub(r"^void ", "", name)
     depth, cut = 0, 0
     for i, c in enumerate(name):  # the last "::" outside template brackets
