@@ -11,6 +11,11 @@ for preset in test test-cpu test-emu; do
   echo "=== configuration: ${preset} ==="
   cmake --workflow --preset "${preset}"
   selection=()
-  if [ "${preset}" = test-emu ]; then selection=(-k cuda); fi
+  if [ "${preset}" = test-emu ]; then
+    selection=(-k cuda)
+    # Every preset writes python/ember/_C in place: make sure this is the emulated one.
+    PYTHONPATH="${PWD}/python" python -c \
+      "import ember, sys; sys.exit(not ember.backends.cuda.is_emulated())"
+  fi
   PYTHONPATH="${PWD}/python" python -m pytest tests/python -q -p no:cacheprovider "${selection[@]}"
 done
