@@ -82,6 +82,8 @@ void reduce_raw(ReduceOp op, DType dtype, void* out, const void* x, const RowGeo
 void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const Shape& dims);
 
 // softmax / log_softmax along each row: operand 0 of `g` is out, 1 is x.
+// threads_per_row 1 runs a thread per row (chosen by itself for short rows
+// along a leading dim); 0 chooses.
 void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeometry& g,
                  int threads_per_row = 0);
 // Their backward from the output y: operand 0 is grad_x, 1 grad, 2 y.

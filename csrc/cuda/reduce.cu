@@ -3,8 +3,8 @@
 // group of blockDim.x threads (one warp for short rows, a whole block for
 // long ones) owns one row, each thread folds a strided share of it, then a
 // warp-shuffle tree and one pass through shared memory combine the partials.
-// Operands are read through their own strides (ember has no CUDA copy kernel
-// to make them contiguous), so transposes and slices need no extra pass.
+// Operands are read through their own strides, so transposes and slices need
+// no extra pass. Short rows along a leading dim get a thread each instead.
 #include "cuda/device/rows.cuh"
 
 namespace ember {
@@ -119,6 +119,67 @@ RowGeometry dim_geometry(const char* op, int64_t dim, const Tensor* operands, in
   return row_geometry(op, dims, operands, count);
 }
 
+// Short rows along a leading dim (softmax over dim 0 of a contiguous matrix):
+// a warp per row would gather one strided element per lane. One thread per
+// row instead walks its row alone while neighbouring threads, owning
+// neighbouring rows, read neighbouring addresses.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    softmax_columns_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g, bool log) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < g.rows; row += step) {
+    const T* src = x + row_offset(g, 1, row);
+    T* dst = out + row_offset(g, 0, row);
+    const int64_t sx = g.inner_strides[1][0], so = g.inner_strides[0][0];
+    T shift = MaxOp().identity<T>();
+    for (int64_t i = 0; i < g.n; ++i) shift = MaxOp()(shift, src[i * sx]);
+    T total = 0;
+    for (int64_t i = 0; i < g.n; ++i) total += exp_of(src[i * sx] - shift);
+    const T offset = shift + log_of(total);
+    const T scale = T(1) / total;
+    for (int64_t i = 0; i < g.n; ++i) {
+      const T v = src[i * sx];
+      dst[i * so] = log ? v - offset : exp_of(v - shift) * scale;
+    }
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    softmax_backward_columns_kernel(T* __restrict__ grad_x, const T* __restrict__ grad,
+                                    const T* __restrict__ y, RowGeometry g, bool log) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < g.rows; row += step) {
+    const T* gr = grad + row_offset(g, 1, row);
+    const T* yr = y + row_offset(g, 2, row);
+    T* dst = grad_x + row_offset(g, 0, row);
+    const int64_t so = g.inner_strides[0][0], sg = g.inner_strides[1][0];
+    const int64_t sy = g.inner_strides[2][0];
+    T dot = 0;
+    for (int64_t i = 0; i < g.n; ++i) dot += log ? gr[i * sg] : gr[i * sg] * yr[i * sy];
+    for (int64_t i = 0; i < g.n; ++i) {
+      const T gv = gr[i * sg], yv = yr[i * sy];
+      dst[i * so] = log ? gv - exp_of(yv) * dot : yv * (gv - dot);
+    }
+  }
+}
+
+// Whether the rows of `g` (its first `count` operands) are short, strided
+// along the reduced dim and adjacent to each other: the column kernels'
+// layout. threads_per_row == 1 asks for them (the tests), 0 lets this choose.
+bool use_columns(const RowGeometry& g, int count, int threads_per_row) {
+  if (threads_per_row == 1) return true;
+  if (threads_per_row != 0 || g.inner_ndim != 1 || g.n > 64 || g.rows < 128) return false;
+  for (int k = 0; k < count; ++k) {
+    if (g.inner_strides[k][0] == 1 || g.outer_strides[k][g.outer_ndim - 1] != 1) return false;
+  }
+  return true;
+}
+
+dim3 columns_grid(int64_t rows) {
+  return dim3(unsigned(std::min(ceil_div<int64_t>(rows, kThreads), kMaxBlocks)));
+}
+
 }  // namespace
 
 const char* reduce_op_name(ReduceOp op) {
@@ -201,16 +262,18 @@ void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const Shape& dims) 
 void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeometry& g,
                  int threads_per_row) {
   const char* name = log ? "log_softmax" : "softmax";
-  dim3 block = block_for(name, g.n, threads_per_row);
+  const bool columns = use_columns(g, 2, threads_per_row);
+  dim3 block = columns ? dim3(kThreads) : block_for(name, g.n, threads_per_row);
   if (g.rows == 0 || g.n == 0) return;
-  dim3 grid = grid_for(g.rows, block);
+  dim3 grid = columns ? columns_grid(g.rows) : grid_for(g.rows, block);
+  auto run = [&](auto* typed_out) {
+    using T = std::remove_pointer_t<decltype(typed_out)>;
+    launch(columns ? softmax_columns_kernel<T> : softmax_kernel<T>, grid, block, 0,
+           current_stream(), typed_out, static_cast<const T*>(x), g, log);
+  };
   switch (dtype) {
-    case DType::float32:
-      return launch(softmax_kernel<float>, grid, block, 0, current_stream(),
-                    static_cast<float*>(out), static_cast<const float*>(x), g, log);
-    case DType::float64:
-      return launch(softmax_kernel<double>, grid, block, 0, current_stream(),
-                    static_cast<double*>(out), static_cast<const double*>(x), g, log);
+    case DType::float32: return run(static_cast<float*>(out));
+    case DType::float64: return run(static_cast<double*>(out));
     default: bad_dtype(name, dtype);
   }
 }
@@ -218,18 +281,19 @@ void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeome
 void softmax_backward_raw(bool log, DType dtype, void* grad_x, const void* grad, const void* y,
                           const RowGeometry& g, int threads_per_row) {
   const char* name = log ? "log_softmax_backward" : "softmax_backward";
-  dim3 block = block_for(name, g.n, threads_per_row);
+  const bool columns = use_columns(g, 3, threads_per_row);
+  dim3 block = columns ? dim3(kThreads) : block_for(name, g.n, threads_per_row);
   if (g.rows == 0 || g.n == 0) return;
-  dim3 grid = grid_for(g.rows, block);
+  dim3 grid = columns ? columns_grid(g.rows) : grid_for(g.rows, block);
+  auto run = [&](auto* typed_grad_x) {
+    using T = std::remove_pointer_t<decltype(typed_grad_x)>;
+    launch(columns ? softmax_backward_columns_kernel<T> : softmax_backward_kernel<T>, grid,
+           block, 0, current_stream(), typed_grad_x, static_cast<const T*>(grad),
+           static_cast<const T*>(y), g, log);
+  };
   switch (dtype) {
-    case DType::float32:
-      return launch(softmax_backward_kernel<float>, grid, block, 0, current_stream(),
-                    static_cast<float*>(grad_x), static_cast<const float*>(grad),
-                    static_cast<const float*>(y), g, log);
-    case DType::float64:
-      return launch(softmax_backward_kernel<double>, grid, block, 0, current_stream(),
-                    static_cast<double*>(grad_x), static_cast<const double*>(grad),
-                    static_cast<const double*>(y), g, log);
+    case DType::float32: return run(static_cast<float*>(grad_x));
+    case DType::float64: return run(static_cast<double*>(grad_x));
     default: bad_dtype(name, dtype);
   }
 }

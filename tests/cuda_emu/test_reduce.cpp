@@ -183,6 +183,24 @@ TEST(CudaEmuSoftmax, NonContiguousAndInnerDims) {
   }
 }
 
+// Short rows along a leading dim run a thread per row: chosen by itself
+// (threads 0) for such layouts, forced (threads 1) for any other.
+TEST(CudaEmuSoftmax, ThreadPerRowLayouts) {
+  for (DType dtype : {DType::float32, DType::float64}) {
+    for (bool log : {false, true}) {
+      check_softmax(random_tensor({13, 300}, dtype), 0, log, 0);
+      check_softmax(random_tensor({1, 129}, dtype), 0, log, 0);
+      check_softmax(random_tensor({5, 7, 33}, dtype), 1, log, 0);
+      check_softmax(random_tensor({64, 131}, dtype), 0, log, 1);
+      check_softmax(random_tensor({33, 31}, dtype), 1, log, 1);
+      check_softmax(random_tensor({4, 9, 6}, dtype).permute({2, 0, 1}), 1, log, 1);
+    }
+  }
+  cuda_emu::set_shuffle(true, 11);
+  check_softmax(random_tensor({7, 200}, DType::float32), 0, true, 0);
+  cuda_emu::set_shuffle(false);
+}
+
 TEST(CudaEmuSoftmax, LargeValuesScalarsAndShuffledOrder) {
   // Max-subtracted: values near the float range do not overflow.
   Tensor big = random_tensor({3, 129}, DType::float32);
