@@ -68,8 +68,14 @@ int current_device() {
 }
 
 namespace {
+// No device at all is the machine's state (RuntimeError, as a CUDA call
+// would give); an index past the devices there are is a bad argument.
 void check_device(int index, const char* what) {
   int count = device_count();
+  if (count == 0) {
+    EMBER_FAIL(runtime, what, ": no CUDA device is available (ember was built with CUDA, but "
+               "the driver reports no GPU)");
+  }
   EMBER_CHECK(index >= 0 && index < count, what, ": device cuda:", index, " does not exist (",
               count, " CUDA devices)");
 }
