@@ -52,12 +52,17 @@ namespace cuda {
 bool is_built() { return true; }
 bool is_emulated() { return false; }
 
+// Asked once: the visible devices are fixed when the process starts, and
+// every allocation checks its device against the count.
 int device_count() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
+  static const int count = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();
+      return 0;
+    }
+    return n;
+  }();
   return count;
 }
 
