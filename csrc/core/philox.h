@@ -1,17 +1,12 @@
 // Philox4x32-10 and the per-element transforms of ember's random fills, shared
 // by the CPU fills (core/random.cpp) and the CUDA kernels (cuda/random.cu) so
 // that a draw at a given (seed, counter) is the same number on either device.
-// Under nvcc the functions are __host__ __device__; for g++ plain inline.
 #pragma once
 
 #include <math.h>
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define EMBER_HOST_DEVICE __host__ __device__
-#else
-#define EMBER_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace ember {
 namespace philox {

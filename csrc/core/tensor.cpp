@@ -449,9 +449,9 @@ Scalar Tensor::item() const {
   EMBER_CHECK(numel_ == 1, "item: a tensor with ", numel_, " elements cannot be converted to a "
               "Python number (shape ", shape_str(shape_), ")");
   Tensor host = to(Device());
-  return EMBER_DISPATCH_ALL(dtype_, "item", [&]() -> Scalar {
+  return EMBER_DISPATCH_ALL_AND_HALF(dtype_, "item", [&]() -> Scalar {
     scalar_t v = *static_cast<const scalar_t*>(host.raw_data());
-    if constexpr (std::is_floating_point_v<scalar_t>) {
+    if constexpr (is_floating_v<scalar_t>) {
       return Scalar(double(v));
     } else if constexpr (std::is_same_v<scalar_t, bool>) {
       return Scalar(v);

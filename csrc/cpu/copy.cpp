@@ -18,9 +18,9 @@ static Out convert(In v) {
 }
 
 void copy(const Tensor& dst, const Tensor& src) {
-  EMBER_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
+  EMBER_DISPATCH_ALL_AND_HALF(dst.dtype(), "copy_", [&] {
     using out_t = scalar_t;
-    EMBER_DISPATCH_ALL(src.dtype(), "copy_", [&] {
+    EMBER_DISPATCH_ALL_AND_HALF(src.dtype(), "copy_", [&] {
       using in_t = scalar_t;
       std::array<int64_t, 2> sizes{sizeof(out_t), sizeof(in_t)};
       for_each_run<2>({dst, src}, [&](char** p, const int64_t* stride, int64_t n) {
@@ -46,7 +46,7 @@ void copy(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, Scalar value) {
-  EMBER_DISPATCH_ALL(dst.dtype(), "fill_", [&] {
+  EMBER_DISPATCH_ALL_AND_HALF(dst.dtype(), "fill_", [&] {
     scalar_t v = value.to<scalar_t>();
     for_each_run<1>({dst}, [&](char** p, const int64_t* stride, int64_t n) {
       if (stride[0] == sizeof(scalar_t)) {

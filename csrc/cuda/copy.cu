@@ -84,6 +84,8 @@ void with_type(DType dtype, Fn fn) {
     case DType::int64: return fn(int64_t{});
     case DType::int32: return fn(int32_t{});
     case DType::bool_: return fn(bool{});
+    case DType::float16: return fn(Half{});
+    case DType::bfloat16: return fn(BFloat16{});
   }
 }
 

@@ -14,6 +14,9 @@ py::dtype numpy_dtype(DType d) {
     case DType::int64: return py::dtype::of<int64_t>();
     case DType::int32: return py::dtype::of<int32_t>();
     case DType::bool_: return py::dtype::of<bool>();
+    case DType::float16: return py::dtype("float16");
+    case DType::bfloat16:
+      EMBER_FAIL(type, "numpy: numpy has no bfloat16 type; convert with .float() first");
   }
   return py::dtype::of<float>();
 }
@@ -24,8 +27,9 @@ DType dtype_from_numpy(const py::dtype& dt) {
   if (dt.equal(py::dtype::of<int64_t>())) return DType::int64;
   if (dt.equal(py::dtype::of<int32_t>())) return DType::int32;
   if (dt.equal(py::dtype::of<bool>())) return DType::bool_;
+  if (dt.equal(py::dtype("float16"))) return DType::float16;
   EMBER_FAIL(type, "from_numpy: numpy dtype ", std::string(py::str(dt)),
-             " is not supported (float32, float64, int64, int32, bool)");
+             " is not supported (float32, float64, float16, int64, int32, bool)");
 }
 
 // A numpy array viewing the tensor's memory; the array keeps the tensor alive.
@@ -79,6 +83,8 @@ void bind_tensor(py::module_& m) {
       .value("int64", DType::int64)
       .value("int32", DType::int32)
       .value("bool", DType::bool_)
+      .value("float16", DType::float16)
+      .value("bfloat16", DType::bfloat16)
       .def("__repr__", [](DType d) { return std::string("ember.") + dtype_name(d); })
       .def("__str__", [](DType d) { return std::string("ember.") + dtype_name(d); })
       .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })

@@ -59,10 +59,13 @@ float32 = _C.DType.float32
 float64 = _C.DType.float64
 int64 = _C.DType.int64
 int32 = _C.DType.int32
+float16 = _C.DType.float16
+bfloat16 = _C.DType.bfloat16
 # PyTorch's dtype names, shadowing the builtins inside this module on purpose.
 bool = _C.DType.bool
 float = float32
 double = float64
+half = float16
 long = int64
 int = int32
 dtype = _C.DType

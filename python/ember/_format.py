@@ -8,7 +8,7 @@ from . import _C
 
 
 def format_tensor(t) -> str:
-    arr = t.detach().cpu()._data.numpy()
+    arr = t._host_values()
     prefix = "tensor("
     if arr.size == 0:
         body = "[]" if arr.shape == (0,) else f"[], size={tuple(arr.shape)}"

@@ -15,6 +15,7 @@ _DEFAULT_DTYPE = [_C.DType.float32]
 _NUMPY_TO_EMBER = {
     np.dtype(np.float32): _C.DType.float32,
     np.dtype(np.float64): _C.DType.float64,
+    np.dtype(np.float16): _C.DType.float16,
     np.dtype(np.int64): _C.DType.int64,
     np.dtype(np.int32): _C.DType.int32,
     np.dtype(np.bool_): _C.DType.bool,
@@ -82,7 +83,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
     if arr.dtype == np.float64 and not isinstance(data, np.ndarray) and dtype is None:
         arr = arr.astype(np.float32) if get_default_dtype() == _C.DType.float32 else arr
     target = parse_dtype(dtype) if dtype is not None else _ember_dtype_for(arr)
-    raw = _C.from_numpy(np.asarray(arr, dtype=_numpy_dtype(target))).clone()
+    if target == _C.DType.bfloat16:
+        # numpy has no bfloat16: the values are rounded from float32.
+        raw = _C.from_numpy(np.asarray(arr, dtype=np.float32)).to(target)
+    else:
+        raw = _C.from_numpy(np.asarray(arr, dtype=_numpy_dtype(target))).clone()
     return _finish(raw, device, requires_grad)
 
 
@@ -100,6 +105,7 @@ def _numpy_dtype(dtype):
     return {
         _C.DType.float32: np.float32,
         _C.DType.float64: np.float64,
+        _C.DType.float16: np.float16,
         _C.DType.int64: np.int64,
         _C.DType.int32: np.int32,
         _C.DType.bool: np.bool_,

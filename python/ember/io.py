@@ -38,6 +38,9 @@ _TO_SAFETENSORS = {
     _C.DType.int64: ("I64", np.dtype("<i8")),
     _C.DType.int32: ("I32", np.dtype("<i4")),
     _C.DType.bool: ("BOOL", np.dtype("?")),
+    _C.DType.float16: ("F16", np.dtype("<f2")),
+    # numpy has no bfloat16: its 16 bits travel as unsigned integers.
+    _C.DType.bfloat16: ("BF16", np.dtype("<u2")),
 }
 _FROM_SAFETENSORS = {code: npdtype for code, npdtype in _TO_SAFETENSORS.values()}
 
@@ -116,7 +119,12 @@ def _serialize(obj: Any) -> bytes:
     offset = 0
     for name, tensor in encoder.tensors.items():
         code, npdtype = _TO_SAFETENSORS[tensor.dtype]
-        array = np.asarray(tensor.detach().cpu()._data.numpy(), dtype=npdtype, order="C")
+        if tensor.dtype == _C.DType.bfloat16:
+            # A bfloat16 widened to float32 keeps its bits in the top half.
+            widened = np.ascontiguousarray(tensor._host_values(), dtype="<f4")
+            array = (widened.view("<u4") >> 16).astype(npdtype)
+        else:
+            array = np.asarray(tensor.detach().cpu()._data.numpy(), dtype=npdtype, order="C")
         data = array.tobytes()
         header[name] = {"dtype": code, "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(data)]}
@@ -262,7 +270,7 @@ def _deserialize(data: bytes, name: str, target) -> Any:
     body = memoryview(data)[8 + header_len:]
     arrays = {key: _read_tensor(key, info, body, corrupt) for key, info in header.items()}
     _check_coverage(header, len(body), corrupt)
-    tensors = {key: _to_tensor(array, target) for key, array in arrays.items()}
+    tensors = {key: _to_tensor(array, header[key]["dtype"], target) for key, array in arrays.items()}
 
     structure_json = metadata.get(_STRUCTURE_KEY)
     if structure_json is None:
@@ -317,8 +325,14 @@ def _check_coverage(header: dict, body_len: int, corrupt) -> None:
         raise corrupt(f"the data section has {body_len} bytes but the tensors use {position}")
 
 
-def _to_tensor(array: np.ndarray, target) -> Tensor:
-    out = Tensor._make(_C.from_numpy(np.array(array, copy=True, order="C")), False, None, 0)
+def _to_tensor(array: np.ndarray, code: str, target) -> Tensor:
+    if code == "BF16":
+        # Widened to float32 (bits in the top half), then narrowed exactly.
+        widened = (array.astype("<u4") << 16).view("<f4")
+        raw = _C.from_numpy(np.array(widened, copy=True, order="C")).to(_C.DType.bfloat16)
+    else:
+        raw = _C.from_numpy(np.array(array, copy=True, order="C"))
+    out = Tensor._make(raw, False, None, 0)
     if target is not None and str(target) != "cpu":
         out = out.to(target)
     return out

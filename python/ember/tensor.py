@@ -202,7 +202,15 @@ class Tensor:
     def tolist(self):
         """The values as (nested) Python lists (copied from the tensor's device,
         with or without requires_grad, as in PyTorch)."""
-        return self.detach().cpu()._data.numpy().tolist()
+        return self._host_values().tolist()
+
+    def _host_values(self) -> np.ndarray:
+        """The values in a host numpy array; bfloat16, which numpy lacks, widened
+        to float32 (exactly)."""
+        data = self.detach().cpu()._data
+        if data.dtype == _C.DType.bfloat16:
+            data = data.to(_C.DType.float32)
+        return data.numpy()
 
     def numpy(self) -> np.ndarray:
         """A numpy array sharing memory with this CPU tensor (no copy).
@@ -216,7 +224,7 @@ class Tensor:
         return self._data.numpy()
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.detach().cpu()._data.numpy()
+        arr = self._host_values()
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __len__(self) -> int:
@@ -261,8 +269,8 @@ class Tensor:
         return object.__format__(self, spec) if spec else repr(self)
 
     def __reduce_ex__(self, protocol):
-        arr = np.array(self.detach().cpu().numpy())
-        return (_rebuild, (arr, str(self.device), self.requires_grad))
+        arr = np.array(self._host_values())
+        return (_rebuild, (arr, str(self.device), self.requires_grad, self.dtype.name))
 
     # ------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -384,6 +392,12 @@ class Tensor:
 
     def double(self) -> Tensor:
         return self.to(_C.DType.float64)
+
+    def half(self) -> Tensor:
+        return self.to(_C.DType.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self.to(_C.DType.bfloat16)
 
     def long(self) -> Tensor:
         return self.to(_C.DType.int64)
@@ -514,10 +528,11 @@ def _wrap(dim: int, ndim: int, op: str) -> int:
     return dim % max(ndim, 1)
 
 
-def _rebuild(arr, device, requires_grad):
+def _rebuild(arr, device, requires_grad, dtype=None):
     from .creation import tensor as _tensor
 
-    return _tensor(arr, device=device, requires_grad=requires_grad)
+    dtype = getattr(_C.DType, dtype) if dtype is not None else None
+    return _tensor(arr, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def _install(module, names) -> None:

@@ -394,6 +394,16 @@ class Module:
 
         return self.to(_C.DType.float64)
 
+    def half(self) -> Module:
+        from .. import _C
+
+        return self.to(_C.DType.float16)
+
+    def bfloat16(self) -> Module:
+        from .. import _C
+
+        return self.to(_C.DType.bfloat16)
+
     # ------------------------------------------------------------ hooks
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """hook(module, args) runs before forward; it may return new args."""
