@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 # Imported by bench/run.py, which sizes the thread pools itself first.
 if __name__ == "__main__":
     import _env  # bench/ is sys.path[0] when this runs as a script
 
     _env.size_thread_pools(_env.threads_from_argv(default=2))
+
+try:
+    from bench._timing import median_times
+except ImportError:  # run as a script: bench/ is sys.path[0]
+    from _timing import median_times
 
 import numpy as np
 
@@ -44,19 +47,6 @@ LAYERS = [
     ("N32 C128 16x16 K256 3x3 p1", 32, 128, 16, 16, 256, 3, 1, 1),
     ("N16 C3 224x224 K64 7x7 s2 p3", 16, 3, 224, 224, 64, 7, 2, 3),
 ]
-
-
-def _median_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def _check_without_torch(ex, ew, eb, eg, e_grads, stride, pad):
@@ -162,7 +152,7 @@ def main():
     print(f"{'layer':30s} {'phase':8s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>7s}")
     for name, *shape in LAYERS:
         for phase, (e_fn, t_fn) in layer_fns(*shape).items():
-            times = _median_times({"ember": e_fn, "torch": t_fn}, args.repeats)
+            times = median_times({"ember": e_fn, "torch": t_fn}, args.repeats)
             print(f"{name:30s} {phase:8s} {times['ember'] * 1e3:9.2f} "
                   f"{times['torch'] * 1e3:9.2f} {times['torch'] / times['ember']:6.2f}x",
                   flush=True)

@@ -23,6 +23,11 @@ if __name__ == "__main__":
 
     _env.size_thread_pools(_env.threads_from_argv(default=1))
 
+try:
+    from bench._timing import median_times
+except ImportError:  # run as a script: bench/ is sys.path[0]
+    from _timing import median_times
+
 import numpy as np
 
 import ember as em
@@ -33,20 +38,6 @@ try:
     import torch
 except ImportError:
     torch = None
-
-
-def _median_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
-    """Median seconds per call of each fn, timed in interleaved rounds."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def _chain(x, step, n):
@@ -97,8 +88,8 @@ def _chain_case(name, n, make_ember, make_torch, repeats):
 def chain_specs():
     """(name, nodes, make_ember, make_torch): make_* return (leaf, step) of one chain."""
     rng = np.random.default_rng(0)
-    v = rng.standard_normal((4, 4)).astype(np.float32)
-    c = rng.standard_normal((4, 4)).astype(np.float32)
+    v = rng.standard_normal((32, 32)).astype(np.float32)
+    c = rng.standard_normal((32, 32)).astype(np.float32)
     m = rng.standard_normal((32, 32)).astype(np.float32)
     w = (rng.standard_normal((32, 32)) / 6).astype(np.float32)
 
@@ -112,10 +103,10 @@ def chain_specs():
     tc = torch.from_numpy(c) if torch is not None else None
     ew, tw = ember_leaf(w), torch_leaf(w) if torch is not None else None
     return [
-        ("1000 x (y + tensor) 4x4", 1000,
+        ("1000 x (y + tensor) 32x32", 1000,
          lambda: (ember_leaf(v), lambda y: y + ec),
          lambda: (torch_leaf(v), lambda y: y + tc)),
-        ("1000 x (y + 1.0) 4x4", 1000,
+        ("1000 x (y + 1.0) 32x32", 1000,
          lambda: (ember_leaf(v), lambda y: y + 1.0),
          lambda: (torch_leaf(v), lambda y: y + 1.0)),
         ("100 x (y @ W) 32x32, W requires grad", 100,
@@ -230,7 +221,7 @@ def main():
         if torch is not None:
             torch.set_grad_enabled(False)
         for name, fns in no_grad_cases():
-            times = _median_times({k: _loop(fn, reps) for k, fn in fns.items()}, args.repeats)
+            times = median_times({k: _loop(fn, reps) for k, fn in fns.items()}, args.repeats)
             out = {k: {"us": v / reps * 1e6} for k, v in times.items()}
             results[f"no_grad {name}"] = out
             t = out.get("torch", {"us": float("nan")})["us"]
@@ -238,7 +229,7 @@ def main():
         if torch is not None:
             torch.set_grad_enabled(True)
 
-    times = _median_times(mlp_case(), args.repeats)
+    times = median_times(mlp_case(), args.repeats)
     out = {k: {"us": v * 1e6} for k, v in times.items()}
     results["mlp step"] = out
     t = out.get("torch", {"us": float("nan")})["us"]

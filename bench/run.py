@@ -1,5 +1,6 @@
 """The whole CPU benchmark suite in one command: hardware limits, then every case of
-bench/ops.py, bench/conv.py, bench/overhead.py and bench/train_compare.py.
+bench/ops.py (GEMM and memory-bound ops), bench/conv.py, bench/overhead.py,
+bench/steps.py (training steps) and bench/train_compare.py.
 
 Each case is checked against its reference first, then ember and its peers are
 timed interleaved (A B A B ...) after a warm-up and the medians reported. One
@@ -26,7 +27,7 @@ import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ("hardware", "ops", "conv", "overhead", "train")
+SECTIONS = ("hardware", "gemm", "memory", "conv", "overhead", "steps", "train")
 
 
 def _parse_args(argv=None) -> argparse.Namespace:
@@ -67,7 +68,8 @@ if importlib.util.find_spec("ember") is None:
 import numpy as np
 
 import ember as em
-from bench import conv, hardware, ops, overhead, report
+from bench import conv, hardware, ops, overhead, report, steps
+from bench._timing import median_times
 
 try:
     import torch
@@ -83,8 +85,9 @@ class Suite:
         self.rows: list[dict] = []
         self.failures: list[str] = []
         self.limits: dict | None = None
-        self.repeats = {"hardware": 3, "ops": 5, "conv": 3, "overhead": 5} if args.quick else \
-            {"hardware": 5, "ops": 15, "conv": 11, "overhead": 15}
+        self.repeats = ({"hardware": 3, "ops": 5, "conv": 3, "overhead": 5, "steps": 5}
+                        if args.quick else
+                        {"hardware": 5, "ops": 15, "conv": 11, "overhead": 15, "steps": 21})
 
     def _limit(self, rate, rate_unit):
         if self.limits is None or rate is None:
@@ -124,13 +127,26 @@ class Suite:
         for line in hardware.describe(self.limits):
             print(line)
 
-    def ops(self):
-        for name, unit, amount, fns, check in ops.cases():
-            if not self.checked("ops", name, check):
+    def _op_cases(self, section, cases):
+        for name, unit, amount, fns, check in cases:
+            if not self.checked(section, name, check):
                 continue
-            times = ops._median_times(fns, self.repeats["ops"])
-            self.add("ops", name, "ms", {k: v * 1e3 for k, v in times.items()},
+            times = median_times(fns, self.repeats["ops"])
+            self.add(section, name, "ms", {k: v * 1e3 for k, v in times.items()},
                      amount / times["ember"], unit)
+
+    def gemm(self):
+        self._op_cases("gemm", ops.gemm_cases(self.args.quick))
+
+    def memory(self):
+        self._op_cases("memory", ops.memory_cases())
+
+    def steps(self):
+        for name, kind, shape in steps.MODELS:
+            if not self.checked("steps", name, lambda k=kind, s=shape: steps.check(k, s)):
+                continue
+            times = median_times(steps.step_fns(kind, shape), self.repeats["steps"])
+            self.add("steps", name, "ms", {k: v * 1e3 for k, v in times.items()})
 
     def conv(self):
         for name, *shape in conv.LAYERS:
@@ -142,7 +158,7 @@ class Suite:
             gflop = conv.layer_gflop(*shape)
             for phase, (e_fn, t_fn) in phases.items():
                 fns = {"ember": e_fn} if t_fn is None else {"ember": e_fn, "torch": t_fn}
-                times = conv._median_times(fns, self.repeats["conv"])
+                times = median_times(fns, self.repeats["conv"])
                 self.add("conv", f"{name} {phase}", "ms", {k: v * 1e3 for k, v in times.items()},
                          gflop[phase] / times["ember"], "GFLOP/s")
 
@@ -162,7 +178,7 @@ class Suite:
             for name, fns in overhead.no_grad_cases():
                 if not self.checked("overhead", name, lambda fns=fns: _check_same(fns)):
                     continue
-                times = overhead._median_times(
+                times = median_times(
                     {k: overhead._loop(fn, calls) for k, fn in fns.items()}, repeats)
                 self.add("overhead", f"no_grad {name}", "us",
                          {k: v / calls * 1e6 for k, v in times.items()})
@@ -170,7 +186,7 @@ class Suite:
                 torch.set_grad_enabled(True)
 
         fns = overhead.mlp_case()
-        times = overhead._median_times(fns, repeats)
+        times = median_times(fns, repeats)
         self.add("overhead", "3-layer MLP SGD step, batch 32", "us",
                  {k: v * 1e6 for k, v in times.items()})
 
@@ -249,7 +265,7 @@ def main(args: argparse.Namespace = ARGS) -> int:
           + " ".join(f"{k}={v or '-'}" for k, v in versions.items()))
     started = time.perf_counter()
 
-    if "hardware" in args.only or {"ops", "conv"} & set(args.only):
+    if "hardware" in args.only or {"gemm", "memory", "conv"} & set(args.only):
         suite.hardware()
     print()
     print("\n".join(report.table([])), flush=True)
