@@ -90,7 +90,8 @@ struct alignas(2) Half {
 
   Half() = default;
   EMBER_HOST_DEVICE Half(float v) : bits(half_bits::from_float(v)) {}
-  template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
+  template <typename T,
+            std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
   EMBER_HOST_DEVICE Half(T v) : Half(static_cast<float>(v)) {}
   EMBER_HOST_DEVICE operator float() const { return half_bits::to_float(bits); }
 
@@ -106,7 +107,8 @@ struct alignas(2) BFloat16 {
 
   BFloat16() = default;
   EMBER_HOST_DEVICE BFloat16(float v) : bits(half_bits::bf16_from_float(v)) {}
-  template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
+  template <typename T,
+            std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
   EMBER_HOST_DEVICE BFloat16(T v) : BFloat16(static_cast<float>(v)) {}
   EMBER_HOST_DEVICE operator float() const { return half_bits::bf16_to_float(bits); }
 
