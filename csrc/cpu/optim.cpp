@@ -3,6 +3,8 @@
 // vectorise, any other run the strided loop. Optional state that is not in
 // use is replaced by the parameter itself as a placeholder operand, which the
 // update never touches, so one layout serves every option combination.
+// float16/bfloat16 parameters and state are updated in float (A = acc_t<T>)
+// and rounded once when stored, as the CUDA kernels do.
 #include "cpu/optim.h"
 
 #include <cmath>
@@ -45,19 +47,21 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
               double momentum, double dampening, double weight_decay, bool nesterov,
               bool maximize, bool first_step) {
   Tensor buffer = or_placeholder(momentum_buffer, param);
-  EMBER_DISPATCH_FLOAT(param.dtype(), "sgd_step", [&] {
+  EMBER_DISPATCH_FLOAT_AND_HALF(param.dtype(), "sgd_step", [&] {
     using T = scalar_t;
-    const T lr_t = T(lr), mom = T(momentum), keep = T(1 - dampening), wd = T(weight_decay);
-    const T sign = maximize ? T(-1) : T(1);
+    using A = acc_t<T>;
+    const A lr_t = A(lr), mom = A(momentum), keep = A(1 - dampening), wd = A(weight_decay);
+    const A sign = maximize ? A(-1) : A(1);
     const bool use_momentum = momentum != 0;
     run_update<T, 3>({param, grad, buffer}, [&](const std::array<T*, 3>& p, int64_t i) {
-      T d = sign * p[1][i] + wd * p[0][i];
+      const A w = A(p[0][i]);
+      A d = sign * A(p[1][i]) + wd * w;
       if (use_momentum) {
-        T b = first_step ? d : mom * p[2][i] + keep * d;
-        p[2][i] = b;
+        A b = first_step ? d : mom * A(p[2][i]) + keep * d;
+        p[2][i] = T(b);
         d = nesterov ? d + mom * b : b;
       }
-      p[0][i] -= lr_t * d;
+      p[0][i] = T(w - lr_t * d);
     });
   });
 }
@@ -68,30 +72,31 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                bool maximize) {
   const bool amsgrad = max_exp_avg_sq.defined();
   Tensor max_sq = or_placeholder(max_exp_avg_sq, param);
-  EMBER_DISPATCH_FLOAT(param.dtype(), "adam_step", [&] {
+  EMBER_DISPATCH_FLOAT_AND_HALF(param.dtype(), "adam_step", [&] {
     using T = scalar_t;
+    using A = acc_t<T>;
     const double bias1 = 1 - std::pow(beta1, double(step));
     const double bias2 = 1 - std::pow(beta2, double(step));
-    const T step_size = T(lr / bias1);
-    const T bias2_sqrt = T(std::sqrt(bias2));
-    const T b1 = T(beta1), b2 = T(beta2), eps_t = T(eps);
-    const T sign = maximize ? T(-1) : T(1);
-    const T coupled_wd = decoupled ? T(0) : T(weight_decay);
-    const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
+    const A step_size = A(lr / bias1);
+    const A bias2_sqrt = A(std::sqrt(bias2));
+    const A b1 = A(beta1), b2 = A(beta2), eps_t = A(eps);
+    const A sign = maximize ? A(-1) : A(1);
+    const A coupled_wd = decoupled ? A(0) : A(weight_decay);
+    const A decay = decoupled ? A(1 - lr * weight_decay) : A(1);
     run_update<T, 5>({param, grad, exp_avg, exp_avg_sq, max_sq},
                      [&](const std::array<T*, 5>& p, int64_t i) {
-      T w = p[0][i] * decay;
-      T g = sign * p[1][i] + coupled_wd * w;
-      T m = b1 * p[2][i] + (T(1) - b1) * g;
-      T v = b2 * p[3][i] + (T(1) - b2) * g * g;
-      p[2][i] = m;
-      p[3][i] = v;
+      A w = A(p[0][i]) * decay;
+      A g = sign * A(p[1][i]) + coupled_wd * w;
+      A m = b1 * A(p[2][i]) + (A(1) - b1) * g;
+      A v = b2 * A(p[3][i]) + (A(1) - b2) * g * g;
+      p[2][i] = T(m);
+      p[3][i] = T(v);
       if (amsgrad) {
-        v = std::max(p[4][i], v);
-        p[4][i] = v;
+        v = std::max(A(p[4][i]), v);
+        p[4][i] = T(v);
       }
-      T denom = std::sqrt(v) / bias2_sqrt + eps_t;
-      p[0][i] = w - step_size * m / denom;
+      A denom = std::sqrt(v) / bias2_sqrt + eps_t;
+      p[0][i] = T(w - step_size * m / denom);
     });
   });
 }
@@ -103,28 +108,30 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   const bool use_momentum = momentum_buffer.defined();
   Tensor mean = or_placeholder(grad_avg, param);
   Tensor buffer = or_placeholder(momentum_buffer, param);
-  EMBER_DISPATCH_FLOAT(param.dtype(), "rmsprop_step", [&] {
+  EMBER_DISPATCH_FLOAT_AND_HALF(param.dtype(), "rmsprop_step", [&] {
     using T = scalar_t;
-    const T lr_t = T(lr), a = T(alpha), eps_t = T(eps), wd = T(weight_decay), mom = T(momentum);
-    const T sign = maximize ? T(-1) : T(1);
+    using A = acc_t<T>;
+    const A lr_t = A(lr), a = A(alpha), eps_t = A(eps), wd = A(weight_decay), mom = A(momentum);
+    const A sign = maximize ? A(-1) : A(1);
     run_update<T, 5>({param, grad, square_avg, mean, buffer},
                      [&](const std::array<T*, 5>& p, int64_t i) {
-      T g = sign * p[1][i] + wd * p[0][i];
-      T sq = a * p[2][i] + (T(1) - a) * g * g;
-      p[2][i] = sq;
-      T var = sq;
+      const A w = A(p[0][i]);
+      A g = sign * A(p[1][i]) + wd * w;
+      A sq = a * A(p[2][i]) + (A(1) - a) * g * g;
+      p[2][i] = T(sq);
+      A var = sq;
       if (centered) {
-        T mu = a * p[3][i] + (T(1) - a) * g;
-        p[3][i] = mu;
+        A mu = a * A(p[3][i]) + (A(1) - a) * g;
+        p[3][i] = T(mu);
         var = sq - mu * mu;
       }
-      T avg = std::sqrt(var) + eps_t;
+      A avg = std::sqrt(var) + eps_t;
       if (use_momentum) {
-        T b = mom * p[4][i] + g / avg;
-        p[4][i] = b;
-        p[0][i] -= lr_t * b;
+        A b = mom * A(p[4][i]) + g / avg;
+        p[4][i] = T(b);
+        p[0][i] = T(w - lr_t * b);
       } else {
-        p[0][i] -= lr_t * g / avg;
+        p[0][i] = T(w - lr_t * g / avg);
       }
     });
   });
@@ -132,15 +139,17 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
 
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, double clr,
                   double eps, double weight_decay, bool maximize) {
-  EMBER_DISPATCH_FLOAT(param.dtype(), "adagrad_step", [&] {
+  EMBER_DISPATCH_FLOAT_AND_HALF(param.dtype(), "adagrad_step", [&] {
     using T = scalar_t;
-    const T clr_t = T(clr), eps_t = T(eps), wd = T(weight_decay);
-    const T sign = maximize ? T(-1) : T(1);
+    using A = acc_t<T>;
+    const A clr_t = A(clr), eps_t = A(eps), wd = A(weight_decay);
+    const A sign = maximize ? A(-1) : A(1);
     run_update<T, 3>({param, grad, state_sum}, [&](const std::array<T*, 3>& p, int64_t i) {
-      T g = sign * p[1][i] + wd * p[0][i];
-      T s = p[2][i] + g * g;
-      p[2][i] = s;
-      p[0][i] -= clr_t * g / (std::sqrt(s) + eps_t);
+      const A w = A(p[0][i]);
+      A g = sign * A(p[1][i]) + wd * w;
+      A s = A(p[2][i]) + g * g;
+      p[2][i] = T(s);
+      p[0][i] = T(w - clr_t * g / (std::sqrt(s) + eps_t));
     });
   });
 }

@@ -2,8 +2,9 @@
 // grid-stride pass over the contiguous parameter reads the gradient and
 // every state tensor once and writes the parameter and the state back, with
 // 16-byte vector loads and stores when every operand is 16-byte aligned.
-// The update rules are cpu/optim.cpp's, in the parameter's dtype. Unused
-// optional state is a null pointer, never loaded or stored.
+// The update rules are cpu/optim.cpp's, in the parameter's dtype (in float
+// for float16/bfloat16, rounded once on store). Unused optional state is a
+// null pointer, never loaded or stored.
 #include <math.h>
 #include <cmath>
 
@@ -32,10 +33,12 @@ struct Operands {
 };
 
 // Loads the non-null operands of element i (or of pack i), applies `update`
-// to the values, stores every non-null operand but the gradient.
+// to the values (widened to acc_t<T>), stores every non-null operand but the
+// gradient.
 template <typename T, int N, typename Update>
 __global__ void __launch_bounds__(kThreads)
     fused_update_kernel(Operands<T, N> ops, int64_t numel, bool vectorised, Update update) {
+  using A = acc_t<T>;
   constexpr int kVec = Pack<T>::kSize;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   const int64_t first = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -48,12 +51,12 @@ __global__ void __launch_bounds__(kThreads)
     }
     EMBER_UNROLL
     for (int j = 0; j < kVec; ++j) {
-      T e[N];
+      A e[N];
       EMBER_UNROLL
-      for (int k = 0; k < N; ++k) e[k] = v[k].v[j];
+      for (int k = 0; k < N; ++k) e[k] = A(v[k].v[j]);
       update(e);
       EMBER_UNROLL
-      for (int k = 0; k < N; ++k) v[k].v[j] = e[k];
+      for (int k = 0; k < N; ++k) v[k].v[j] = T(e[k]);
     }
     EMBER_UNROLL
     for (int k = 0; k < N; ++k) {
@@ -61,13 +64,13 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   for (int64_t i = packs * kVec + first; i < numel; i += stride) {
-    T e[N];
+    A e[N];
     EMBER_UNROLL
-    for (int k = 0; k < N; ++k) e[k] = ops.p[k] ? ops.p[k][i] : T(0);
+    for (int k = 0; k < N; ++k) e[k] = ops.p[k] ? A(ops.p[k][i]) : A(0);
     update(e);
     EMBER_UNROLL
     for (int k = 0; k < N; ++k) {
-      if (k != 1 && ops.p[k]) ops.p[k][i] = e[k];
+      if (k != 1 && ops.p[k]) ops.p[k][i] = T(e[k]);
     }
   }
 }
@@ -166,15 +169,17 @@ T* typed(const void* p) {
   return static_cast<T*>(const_cast<void*>(p));
 }
 
-// Calls body(T{}) for float32/float64, throws a TypeError naming `op` otherwise.
+// Calls body(T{}) for the floating dtypes, throws a TypeError naming `op` otherwise.
 template <typename Body>
 void dispatch(const char* op, DType dtype, const Body& body) {
   switch (dtype) {
     case DType::float32: return body(float{});
     case DType::float64: return body(double{});
+    case DType::float16: return body(Half{});
+    case DType::bfloat16: return body(BFloat16{});
     default:
       EMBER_FAIL(type, op, ": no CUDA kernel for dtype ", dtype_name(dtype),
-                 " (float32 and float64 have one)");
+                 " (the floating dtypes have one)");
   }
 }
 
@@ -195,9 +200,10 @@ void sgd_step_raw(DType dtype, int64_t numel, void* param, const void* grad,
                   double weight_decay, bool nesterov, bool maximize, bool first_step) {
   dispatch("sgd_step", dtype, [&](auto zero) {
     using T = decltype(zero);
+    using A = acc_t<T>;
     const bool use_momentum = momentum != 0;
-    SgdUpdate<T> update{T(lr), T(momentum), T(1 - dampening), T(weight_decay),
-                        maximize ? T(-1) : T(1), use_momentum, nesterov, first_step};
+    SgdUpdate<A> update{A(lr), A(momentum), A(1 - dampening), A(weight_decay),
+                        maximize ? A(-1) : A(1), use_momentum, nesterov, first_step};
     run<T, 3>(numel, {{typed<T>(param), typed<T>(grad),
                        use_momentum ? typed<T>(momentum_buffer) : nullptr}},
               update);
@@ -209,16 +215,17 @@ void adam_step_raw(DType dtype, int64_t numel, void* param, const void* grad, vo
                    double eps, double weight_decay, int64_t step, bool decoupled, bool maximize) {
   dispatch("adam_step", dtype, [&](auto zero) {
     using T = decltype(zero);
+    using A = acc_t<T>;
     const double bias1 = 1 - std::pow(beta1, double(step));
     const double bias2 = 1 - std::pow(beta2, double(step));
-    AdamUpdate<T> update{T(lr / bias1),
-                         T(std::sqrt(bias2)),
-                         T(beta1),
-                         T(beta2),
-                         T(eps),
-                         maximize ? T(-1) : T(1),
-                         decoupled ? T(0) : T(weight_decay),
-                         decoupled ? T(1 - lr * weight_decay) : T(1),
+    AdamUpdate<A> update{A(lr / bias1),
+                         A(std::sqrt(bias2)),
+                         A(beta1),
+                         A(beta2),
+                         A(eps),
+                         maximize ? A(-1) : A(1),
+                         decoupled ? A(0) : A(weight_decay),
+                         decoupled ? A(1 - lr * weight_decay) : A(1),
                          max_exp_avg_sq != nullptr};
     run<T, 5>(numel, {{typed<T>(param), typed<T>(grad), typed<T>(exp_avg), typed<T>(exp_avg_sq),
                        typed<T>(max_exp_avg_sq)}},
@@ -232,8 +239,9 @@ void rmsprop_step_raw(DType dtype, int64_t numel, void* param, const void* grad,
                       bool maximize) {
   dispatch("rmsprop_step", dtype, [&](auto zero) {
     using T = decltype(zero);
-    RmspropUpdate<T> update{T(lr),       T(alpha), T(eps), T(weight_decay), T(momentum),
-                            maximize ? T(-1) : T(1), grad_avg != nullptr,
+    using A = acc_t<T>;
+    RmspropUpdate<A> update{A(lr),       A(alpha), A(eps), A(weight_decay), A(momentum),
+                            maximize ? A(-1) : A(1), grad_avg != nullptr,
                             momentum_buffer != nullptr};
     run<T, 5>(numel, {{typed<T>(param), typed<T>(grad), typed<T>(square_avg), typed<T>(grad_avg),
                        typed<T>(momentum_buffer)}},
@@ -245,7 +253,8 @@ void adagrad_step_raw(DType dtype, int64_t numel, void* param, const void* grad,
                       double clr, double eps, double weight_decay, bool maximize) {
   dispatch("adagrad_step", dtype, [&](auto zero) {
     using T = decltype(zero);
-    AdagradUpdate<T> update{T(clr), T(eps), T(weight_decay), maximize ? T(-1) : T(1)};
+    using A = acc_t<T>;
+    AdagradUpdate<A> update{A(clr), A(eps), A(weight_decay), maximize ? A(-1) : A(1)};
     run<T, 3>(numel, {{typed<T>(param), typed<T>(grad), typed<T>(state_sum)}}, update);
   });
 }

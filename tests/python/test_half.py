@@ -5,9 +5,9 @@ import pickle
 
 import numpy as np
 import pytest
+from half_check import HALF_DTYPES
 
 import ember as em
-from half_check import HALF_DTYPES
 
 try:
     import torch
