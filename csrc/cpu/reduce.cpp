@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "cpu/widen.h"
 
 namespace ember {
 namespace cpu {
@@ -367,14 +368,23 @@ void norm_backward_kernel(const Tensor& grad_x, const Tensor& grad, const Tensor
 }  // namespace
 
 void sum(const Tensor& out, const Tensor& x, const Shape& dims) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { sum(wide, widen(x), dims); });
+  }
   EMBER_DISPATCH_NUMERIC(x.dtype(), "sum", [&] { sum_kernel<scalar_t>(out, x, dims); });
 }
 
 void prod(const Tensor& out, const Tensor& x, const Shape& dims) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { prod(wide, widen(x), dims); });
+  }
   EMBER_DISPATCH_NUMERIC(x.dtype(), "prod", [&] { prod_kernel<scalar_t>(out, x, dims); });
 }
 
 void amax(const Tensor& out, const Tensor& x, const Shape& dims, bool is_max) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { amax(wide, widen(x), dims, is_max); });
+  }
   EMBER_DISPATCH_NUMERIC(x.dtype(), is_max ? "amax" : "amin", [&] {
     if (is_max) {
       amax_kernel<scalar_t, true>(out, x, dims);
@@ -386,6 +396,9 @@ void amax(const Tensor& out, const Tensor& x, const Shape& dims, bool is_max) {
 
 void arg_extreme(const Tensor& values, const Tensor& indices, const Tensor& x, const Shape& dims,
                  bool is_max) {
+  if (is_half(values.dtype())) {
+    return into_widened(values, [&](const Tensor& wide) { arg_extreme(wide, indices, widen(x), dims, is_max); });
+  }
   EMBER_DISPATCH_NUMERIC(x.dtype(), is_max ? "max" : "min", [&] {
     if (is_max) {
       arg_extreme_kernel<scalar_t, true>(values, indices, x, dims);
@@ -396,30 +409,48 @@ void arg_extreme(const Tensor& values, const Tensor& indices, const Tensor& x, c
 }
 
 void var(const Tensor& out, const Tensor& x, const Shape& dims, double correction, bool take_sqrt) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { var(wide, widen(x), dims, correction, take_sqrt); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), take_sqrt ? "std" : "var",
                        [&] { var_kernel<scalar_t>(out, x, dims, correction, take_sqrt); });
 }
 
 void logsumexp(const Tensor& out, const Tensor& x, const Shape& dims) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { logsumexp(wide, widen(x), dims); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), "logsumexp", [&] { logsumexp_kernel<scalar_t>(out, x, dims); });
 }
 
 void norm(const Tensor& out, const Tensor& x, const Shape& dims, double p) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { norm(wide, widen(x), dims, p); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), "norm", [&] { norm_kernel<scalar_t>(out, x, dims, p); });
 }
 
 void prod_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& x, const Shape& dims) {
+  if (is_half(grad_x.dtype())) {
+    return into_widened(grad_x, [&](const Tensor& wide) { prod_backward(wide, widen(grad), widen(x), dims); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), "prod_backward",
                        [&] { prod_backward_kernel<scalar_t>(grad_x, grad, x, dims); });
 }
 
 void extreme_weights(const Tensor& weights, const Tensor& x, const Tensor& out, const Shape& dims) {
+  if (is_half(weights.dtype())) {
+    return into_widened(weights, [&](const Tensor& wide) { extreme_weights(wide, widen(x), widen(out), dims); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), "extreme_weights",
                        [&] { extreme_weights_kernel<scalar_t>(weights, x, out, dims); });
 }
 
 void norm_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& x, const Tensor& out,
                    const Shape& dims, double p) {
+  if (is_half(grad_x.dtype())) {
+    return into_widened(grad_x, [&](const Tensor& wide) { norm_backward(wide, widen(grad), widen(x), widen(out), dims, p); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), "norm_backward",
                        [&] { norm_backward_kernel<scalar_t>(grad_x, grad, x, out, dims, p); });
 }

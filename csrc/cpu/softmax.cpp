@@ -11,6 +11,7 @@
 #include "core/parallel.h"
 #include "cpu/reduce.h"
 #include "cpu/vec_math.h"
+#include "cpu/widen.h"
 
 namespace ember {
 namespace cpu {
@@ -197,17 +198,26 @@ void cumsum_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool reverse
 }  // namespace
 
 void softmax(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { softmax(wide, widen(x), dim, log); });
+  }
   EMBER_DISPATCH_FLOAT(x.dtype(), log ? "log_softmax" : "softmax",
                        [&] { softmax_kernel<scalar_t>(out, x, dim, log); });
 }
 
 void softmax_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& y, int64_t dim,
                       bool log) {
+  if (is_half(grad_x.dtype())) {
+    return into_widened(grad_x, [&](const Tensor& wide) { softmax_backward(wide, widen(grad), widen(y), dim, log); });
+  }
   EMBER_DISPATCH_FLOAT(y.dtype(), log ? "log_softmax_backward" : "softmax_backward",
                        [&] { softmax_backward_kernel<scalar_t>(grad_x, grad, y, dim, log); });
 }
 
 void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) { cumsum(wide, widen(x), dim, reverse); });
+  }
   EMBER_DISPATCH_NUMERIC(x.dtype(), "cumsum",
                          [&] { cumsum_kernel<scalar_t>(out, x, dim, reverse); });
 }

@@ -5,6 +5,8 @@
 // warp-shuffle tree and one pass through shared memory combine the partials.
 // Operands are read through their own strides, so transposes and slices need
 // no extra pass. Short rows along a leading dim get a thread each instead.
+// float16/bfloat16 values are loaded into float (acc_t), every sum and
+// exponential is computed in float, and each result is rounded once on store.
 #include "cuda/device/rows.cuh"
 
 namespace ember {
@@ -17,41 +19,43 @@ using namespace rows;
 template <typename T, typename Op>
 __global__ void reduce_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g, Op op,
                               bool mean) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* src = x + row_offset(g, 0, row);
-    T acc = op.template identity<T>();
+    A acc = op.template identity<A>();
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      acc = op(acc, src[element_offset(g, 0, i)]);
+      acc = op(acc, A(src[element_offset(g, 0, i)]));
     }
     acc = row_reduce(acc, op);
     // A mean of nothing is 0 / 0 = NaN, as on the CPU.
-    if (valid && threadIdx.x == 0) out[row] = mean ? acc / T(g.n) : acc;
+    if (valid && threadIdx.x == 0) out[row] = T(mean ? acc / A(g.n) : acc);
   });
 }
 
 template <typename T>
 __global__ void softmax_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g,
                                bool log) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* src = x + row_offset(g, 1, row);
     T* dst = out + row_offset(g, 0, row);
-    T peak = MaxOp().identity<T>();
+    A peak = MaxOp().identity<A>();
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      peak = MaxOp()(peak, src[element_offset(g, 1, i)]);
+      peak = MaxOp()(peak, A(src[element_offset(g, 1, i)]));
     }
     // A row of -inf gives NaN (-inf - -inf), as on the CPU and in PyTorch.
-    const T shift = row_reduce(peak, MaxOp());
-    T total = 0;
+    const A shift = row_reduce(peak, MaxOp());
+    A total = 0;
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      total += exp_of(src[element_offset(g, 1, i)] - shift);
+      total += exp_of(A(src[element_offset(g, 1, i)]) - shift);
     }
     total = row_reduce(total, SumOp());
     if (!valid) return;
-    const T offset = shift + log_of(total);
-    const T scale = T(1) / total;
+    const A offset = shift + log_of(total);
+    const A scale = A(1) / total;
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T v = src[element_offset(g, 1, i)];
-      dst[element_offset(g, 0, i)] = log ? v - offset : exp_of(v - shift) * scale;
+      const A v = A(src[element_offset(g, 1, i)]);
+      dst[element_offset(g, 0, i)] = T(log ? v - offset : exp_of(v - shift) * scale);
     }
   });
 }
@@ -60,21 +64,22 @@ __global__ void softmax_kernel(T* __restrict__ out, const T* __restrict__ x, Row
 template <typename T>
 __global__ void softmax_backward_kernel(T* __restrict__ grad_x, const T* __restrict__ grad,
                                         const T* __restrict__ y, RowGeometry g, bool log) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* gr = grad + row_offset(g, 1, row);
     const T* yr = y + row_offset(g, 2, row);
     T* dst = grad_x + row_offset(g, 0, row);
-    T dot = 0;
+    A dot = 0;
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T gv = gr[element_offset(g, 1, i)];
-      dot += log ? gv : gv * yr[element_offset(g, 2, i)];
+      const A gv = A(gr[element_offset(g, 1, i)]);
+      dot += log ? gv : gv * A(yr[element_offset(g, 2, i)]);
     }
     dot = row_reduce(dot, SumOp());
     if (!valid) return;
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T gv = gr[element_offset(g, 1, i)];
-      const T yv = yr[element_offset(g, 2, i)];
-      dst[element_offset(g, 0, i)] = log ? gv - exp_of(yv) * dot : yv * (gv - dot);
+      const A gv = A(gr[element_offset(g, 1, i)]);
+      const A yv = A(yr[element_offset(g, 2, i)]);
+      dst[element_offset(g, 0, i)] = T(log ? gv - exp_of(yv) * dot : yv * (gv - dot));
     }
   });
 }
@@ -103,7 +108,7 @@ void reduce_typed(ReduceOp op, T* out, const T* x, const RowGeometry& g, int thr
 
 [[noreturn]] void bad_dtype(const char* op, DType dtype) {
   EMBER_FAIL(type, op, ": no CUDA kernel for dtype ", dtype_name(dtype),
-             " yet (float32 and float64 have one)");
+             " yet (float32, float64, float16 and bfloat16 have one)");
 }
 
 // The geometry of rows along `dim` for softmax-like ops.
@@ -126,20 +131,21 @@ RowGeometry dim_geometry(const char* op, int64_t dim, const Tensor* operands, in
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     softmax_columns_kernel(T* __restrict__ out, const T* __restrict__ x, RowGeometry g, bool log) {
+  using A = acc_t<T>;
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < g.rows; row += step) {
     const T* src = x + row_offset(g, 1, row);
     T* dst = out + row_offset(g, 0, row);
     const int64_t sx = g.inner_strides[1][0], so = g.inner_strides[0][0];
-    T shift = MaxOp().identity<T>();
-    for (int64_t i = 0; i < g.n; ++i) shift = MaxOp()(shift, src[i * sx]);
-    T total = 0;
-    for (int64_t i = 0; i < g.n; ++i) total += exp_of(src[i * sx] - shift);
-    const T offset = shift + log_of(total);
-    const T scale = T(1) / total;
+    A shift = MaxOp().identity<A>();
+    for (int64_t i = 0; i < g.n; ++i) shift = MaxOp()(shift, A(src[i * sx]));
+    A total = 0;
+    for (int64_t i = 0; i < g.n; ++i) total += exp_of(A(src[i * sx]) - shift);
+    const A offset = shift + log_of(total);
+    const A scale = A(1) / total;
     for (int64_t i = 0; i < g.n; ++i) {
-      const T v = src[i * sx];
-      dst[i * so] = log ? v - offset : exp_of(v - shift) * scale;
+      const A v = A(src[i * sx]);
+      dst[i * so] = T(log ? v - offset : exp_of(v - shift) * scale);
     }
   }
 }
@@ -148,6 +154,7 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     softmax_backward_columns_kernel(T* __restrict__ grad_x, const T* __restrict__ grad,
                                     const T* __restrict__ y, RowGeometry g, bool log) {
+  using A = acc_t<T>;
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < g.rows; row += step) {
     const T* gr = grad + row_offset(g, 1, row);
@@ -155,11 +162,14 @@ __global__ void __launch_bounds__(kThreads)
     T* dst = grad_x + row_offset(g, 0, row);
     const int64_t so = g.inner_strides[0][0], sg = g.inner_strides[1][0];
     const int64_t sy = g.inner_strides[2][0];
-    T dot = 0;
-    for (int64_t i = 0; i < g.n; ++i) dot += log ? gr[i * sg] : gr[i * sg] * yr[i * sy];
+    A dot = 0;
     for (int64_t i = 0; i < g.n; ++i) {
-      const T gv = gr[i * sg], yv = yr[i * sy];
-      dst[i * so] = log ? gv - exp_of(yv) * dot : yv * (gv - dot);
+      const A gv = A(gr[i * sg]);
+      dot += log ? gv : gv * A(yr[i * sy]);
+    }
+    for (int64_t i = 0; i < g.n; ++i) {
+      const A gv = A(gr[i * sg]), yv = A(yr[i * sy]);
+      dst[i * so] = T(log ? gv - exp_of(yv) * dot : yv * (gv - dot));
     }
   }
 }
@@ -244,6 +254,12 @@ void reduce_raw(ReduceOp op, DType dtype, void* out, const void* x, const RowGeo
     case DType::float64:
       return reduce_typed(op, static_cast<double*>(out), static_cast<const double*>(x), g,
                           threads_per_row);
+    case DType::float16:
+      return reduce_typed(op, static_cast<Half*>(out), static_cast<const Half*>(x), g,
+                          threads_per_row);
+    case DType::bfloat16:
+      return reduce_typed(op, static_cast<BFloat16*>(out), static_cast<const BFloat16*>(x), g,
+                          threads_per_row);
     default: bad_dtype(reduce_op_name(op), dtype);
   }
 }
@@ -274,6 +290,8 @@ void softmax_raw(bool log, DType dtype, void* out, const void* x, const RowGeome
   switch (dtype) {
     case DType::float32: return run(static_cast<float*>(out));
     case DType::float64: return run(static_cast<double*>(out));
+    case DType::float16: return run(static_cast<Half*>(out));
+    case DType::bfloat16: return run(static_cast<BFloat16*>(out));
     default: bad_dtype(name, dtype);
   }
 }
@@ -294,6 +312,8 @@ void softmax_backward_raw(bool log, DType dtype, void* grad_x, const void* grad,
   switch (dtype) {
     case DType::float32: return run(static_cast<float*>(grad_x));
     case DType::float64: return run(static_cast<double*>(grad_x));
+    case DType::float16: return run(static_cast<Half*>(grad_x));
+    case DType::bfloat16: return run(static_cast<BFloat16*>(grad_x));
     default: bad_dtype(name, dtype);
   }
 }

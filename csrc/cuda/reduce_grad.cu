@@ -2,7 +2,8 @@
 // the reductions: prod_backward (exact with zeros), extreme_weights (the
 // gradient split among tied maxima) and norm_backward. Rows are walked as in
 // reduce.cu; the per-row operands (grad, the forward's output) are expanded
-// to x's shape and addressed through their own RowGeometry.
+// to x's shape and addressed through their own RowGeometry. float16/bfloat16
+// operands are computed on in float (acc_t) and rounded once on store.
 #include <cstdint>
 #include <type_traits>
 
@@ -121,12 +122,13 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     prod_backward_kernel(T* __restrict__ grad_x, const T* __restrict__ x,
                          const T* __restrict__ grad, RowGeometry g, RowGeometry per_row) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* src = x + row_offset(g, 1, row);
     ZeroProduct s{1.0, 0};
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T v = src[element_offset(g, 1, i)];
-      if (v == T(0)) {
+      const A v = A(src[element_offset(g, 1, i)]);
+      if (v == A(0)) {
         ++s.zeros;
       } else {
         s.others *= double(v);
@@ -137,14 +139,14 @@ __global__ void __launch_bounds__(kThreads)
     T* dst = grad_x + row_offset(g, 0, row);
     const double gr = double(grad[row_offset(per_row, 0, row)]);
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T v = src[element_offset(g, 1, i)];
-      T r = T(0);
+      const A v = A(src[element_offset(g, 1, i)]);
+      A r = A(0);
       if (s.zeros == 0) {
-        r = T(gr * (s.others / double(v)));
-      } else if (s.zeros == 1 && v == T(0)) {
-        r = T(gr * s.others);
+        r = A(gr * (s.others / double(v)));
+      } else if (s.zeros == 1 && v == A(0)) {
+        r = A(gr * s.others);
       }
-      dst[element_offset(g, 0, i)] = r;
+      dst[element_offset(g, 0, i)] = T(r);
     }
   });
 }
@@ -154,11 +156,15 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     extreme_weights_kernel(T* __restrict__ weights, const T* __restrict__ x,
                            const T* __restrict__ target, RowGeometry g, RowGeometry per_row) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* src = x + row_offset(g, 1, row);
-    const T want = target[row_offset(per_row, 0, row)];
+    const A want = A(target[row_offset(per_row, 0, row)]);
     const bool want_nan = is_nan(want);
-    auto hit = [&](T v) { return want_nan ? is_nan(v) : v == want; };
+    auto hit = [&](T stored) {
+      const A v = A(stored);
+      return want_nan ? is_nan(v) : v == want;
+    };
     int64_t count = 0;
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
       count += hit(src[element_offset(g, 1, i)]);
@@ -166,9 +172,9 @@ __global__ void __launch_bounds__(kThreads)
     count = row_reduce(count, SumOp());
     if (!valid) return;
     T* dst = weights + row_offset(g, 0, row);
-    const T share = count ? T(1) / T(count) : T(0);
+    const A share = count ? A(1) / A(count) : A(0);
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      dst[element_offset(g, 0, i)] = hit(src[element_offset(g, 1, i)]) ? share : T(0);
+      dst[element_offset(g, 0, i)] = T(hit(src[element_offset(g, 1, i)]) ? share : A(0));
     }
   });
 }
@@ -181,42 +187,43 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     norm_backward_kernel(T* __restrict__ grad_x, const T* __restrict__ x,
                          const T* __restrict__ grad, const T* __restrict__ norms, RowGeometry g,
-                         RowGeometry per_row, NormGrad kind, T p) {
+                         RowGeometry per_row, NormGrad kind, acc_t<T> p) {
+  using A = acc_t<T>;
   for_each_row(g.rows, [&](int64_t row, bool valid) {
     const T* src = x + row_offset(g, 1, row);
-    const T gr = grad[row_offset(per_row, 0, row)];
-    const T norm = norms[row_offset(per_row, 1, row)];
-    T scale = T(0);
+    const A gr = A(grad[row_offset(per_row, 0, row)]);
+    const A norm = A(norms[row_offset(per_row, 1, row)]);
+    A scale = A(0);
     if (kind == NormGrad::inf) {
       int64_t count = 0;
       for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-        count += abs_of(src[element_offset(g, 1, i)]) == norm;
+        count += abs_of(A(src[element_offset(g, 1, i)])) == norm;
       }
       count = row_reduce(count, SumOp());
-      scale = count ? gr / T(count) : T(0);
+      scale = count ? gr / A(count) : A(0);
     } else if (kind == NormGrad::abs) {
       scale = gr;
     } else if (kind == NormGrad::square) {
       scale = gr / norm;
     } else if (kind == NormGrad::power) {
-      scale = gr / pow_of(norm, p - T(1));
+      scale = gr / pow_of(norm, p - A(1));
     }
     if (!valid) return;
     // A zero 2- or p-norm has a zero gradient (pow(0, p - 1) may be inf).
-    const bool zero = norm == T(0) && (kind == NormGrad::square || kind == NormGrad::power);
+    const bool zero = norm == A(0) && (kind == NormGrad::square || kind == NormGrad::power);
     const NormGrad row_kind = zero ? NormGrad::zero : kind;
     T* dst = grad_x + row_offset(g, 0, row);
     for (int64_t i = threadIdx.x; i < g.n; i += blockDim.x) {
-      const T v = src[element_offset(g, 1, i)];
-      T r = T(0);
+      const A v = A(src[element_offset(g, 1, i)]);
+      A r = A(0);
       switch (row_kind) {
         case NormGrad::zero: break;
-        case NormGrad::inf: r = abs_of(v) == norm ? scale * sign_of(v) : T(0); break;
+        case NormGrad::inf: r = abs_of(v) == norm ? scale * sign_of(v) : A(0); break;
         case NormGrad::abs: r = scale * sign_of(v); break;
         case NormGrad::square: r = scale * v; break;
-        case NormGrad::power: r = scale * sign_of(v) * pow_of(abs_of(v), p - T(1)); break;
+        case NormGrad::power: r = scale * sign_of(v) * pow_of(abs_of(v), p - A(1)); break;
       }
-      dst[element_offset(g, 0, i)] = r;
+      dst[element_offset(g, 0, i)] = T(r);
     }
   });
 }
@@ -224,10 +231,11 @@ __global__ void __launch_bounds__(kThreads)
 template <typename In>
 void cumsum_typed(void* out, const void* x, const RowGeometry& g, bool reverse,
                   int threads_per_row) {
-  constexpr bool kFloat = std::is_floating_point<In>::value;
+  constexpr bool kFloat = is_floating_v<In>;
   using Out = std::conditional_t<kFloat, In, int64_t>;
-  // Integers add as uint64: wrapping, without the UB of signed overflow.
-  using Acc = std::conditional_t<kFloat, In, uint64_t>;
+  // Integers add as uint64: wrapping, without the UB of signed overflow;
+  // 16-bit floats add in float.
+  using Acc = std::conditional_t<kFloat, acc_t<In>, uint64_t>;
   Out* o = static_cast<Out*>(out);
   const In* src = static_cast<const In*>(x);
   const bool strided = g.inner_strides[0][0] != 1 || g.inner_strides[1][0] != 1;
@@ -263,6 +271,8 @@ void cumsum_raw(DType dtype, void* out, const void* x, const RowGeometry& g, boo
   switch (dtype) {
     case DType::float32: return cumsum_typed<float>(out, x, g, reverse, threads_per_row);
     case DType::float64: return cumsum_typed<double>(out, x, g, reverse, threads_per_row);
+    case DType::float16: return cumsum_typed<Half>(out, x, g, reverse, threads_per_row);
+    case DType::bfloat16: return cumsum_typed<BFloat16>(out, x, g, reverse, threads_per_row);
     case DType::int64: return cumsum_typed<int64_t>(out, x, g, reverse, threads_per_row);
     case DType::int32: return cumsum_typed<int32_t>(out, x, g, reverse, threads_per_row);
     case DType::bool_: return cumsum_typed<bool>(out, x, g, reverse, threads_per_row);
@@ -271,8 +281,7 @@ void cumsum_raw(DType dtype, void* out, const void* x, const RowGeometry& g, boo
 }
 
 void cumsum(const Tensor& out, const Tensor& x, int64_t dim, bool reverse) {
-  const bool is_float = x.dtype() == DType::float32 || x.dtype() == DType::float64;
-  const DType want = is_float ? x.dtype() : DType::int64;
+  const DType want = is_floating(x.dtype()) ? x.dtype() : DType::int64;
   EMBER_CHECK(out.dtype() == want && out.shape() == x.shape(), "cumsum: CUDA kernel expects a ",
               dtype_name(want), " output of x's shape, got ", out.str(), " for ", x.str());
   const Tensor operands[] = {out, x};
@@ -295,6 +304,8 @@ void prod_backward_raw(DType dtype, void* grad_x, const void* grad, const void* 
   switch (dtype) {
     case DType::float32: return run(float());
     case DType::float64: return run(double());
+    case DType::float16: return run(Half());
+    case DType::bfloat16: return run(BFloat16());
     default: unsupported_dtype("prod_backward", dtype);
   }
 }
@@ -312,6 +323,8 @@ void extreme_weights_raw(DType dtype, void* weights, const void* x, const void* 
   switch (dtype) {
     case DType::float32: return run(float());
     case DType::float64: return run(double());
+    case DType::float16: return run(Half());
+    case DType::bfloat16: return run(BFloat16());
     default: unsupported_dtype("extreme_weights", dtype);
   }
 }
@@ -325,11 +338,13 @@ void norm_backward_raw(DType dtype, void* grad_x, const void* grad, const void* 
     using T = decltype(tag);
     launch(norm_backward_kernel<T>, grid_for(g.rows, block), block, 0, current_stream(),
            static_cast<T*>(grad_x), static_cast<const T*>(x), static_cast<const T*>(grad),
-           static_cast<const T*>(out), g, per_row, norm_grad_kind(p), T(p));
+           static_cast<const T*>(out), g, per_row, norm_grad_kind(p), acc_t<T>(p));
   };
   switch (dtype) {
     case DType::float32: return run(float());
     case DType::float64: return run(double());
+    case DType::float16: return run(Half());
+    case DType::bfloat16: return run(BFloat16());
     default: unsupported_dtype("norm_backward", dtype);
   }
 }

@@ -3,7 +3,9 @@
 // argmin, var/std (Welford per thread, Chan merges across threads),
 // logsumexp (one pass with an online rescaled sum) and the p-norms. Each op
 // is a "fold": a per-thread State built element by element, merged across
-// the row's threads by rows::row_merge, then stored by thread 0.
+// the row's threads by rows::row_merge, then stored by thread 0. A fold reads
+// its storage type In (float16/bfloat16 included) and keeps its state in
+// acc_t<In> (float for the 16-bit types), rounding once on store.
 #include <cstdint>
 #include <limits>
 
@@ -72,13 +74,14 @@ struct MulOp {
 template <typename T, bool kMax>
 struct ArgFold {
   using In = T;
+  using A = acc_t<T>;
   struct State {
-    T value;
+    A value;
     int64_t index;
   };
   T* values;
   int64_t* indices;
-  T start;
+  A start;
   __device__ State init() const { return {start, INT64_MAX}; }
   __device__ State merge(State a, State b) const {
     if (is_nan(a.value)) return is_nan(b.value) && b.index < a.index ? b : a;
@@ -86,12 +89,12 @@ struct ArgFold {
     if (b.value == a.value) return b.index < a.index ? b : a;
     return (kMax ? b.value > a.value : b.value < a.value) ? b : a;
   }
-  __device__ State fold(State s, T v, int64_t i) const { return merge(s, State{v, i}); }
+  __device__ State fold(State s, T v, int64_t i) const { return merge(s, State{A(v), i}); }
   __device__ State shuffle(State s, int mask) const {
     return {shfl_xor(s.value, mask), shfl_xor(s.index, mask)};
   }
   __device__ void store(int64_t row, State s, int64_t) const {
-    values[row] = s.value;
+    values[row] = T(s.value);
     indices[row] = s.index;
   }
 };
@@ -101,36 +104,38 @@ struct ArgFold {
 template <typename T>
 struct VarFold {
   using In = T;
+  using A = acc_t<T>;
   struct State {
-    T mean, m2, count;
+    A mean, m2, count;
   };
   T* out;
-  T correction;
+  A correction;
   bool take_sqrt;
-  __device__ State init() const { return {T(0), T(0), T(0)}; }
-  __device__ State fold(State s, T v, int64_t) const {
-    s.count += T(1);
-    const T delta = v - s.mean;
+  __device__ State init() const { return {A(0), A(0), A(0)}; }
+  __device__ State fold(State s, T x, int64_t) const {
+    const A v = A(x);
+    s.count += A(1);
+    const A delta = v - s.mean;
     s.mean += delta / s.count;
     s.m2 += delta * (v - s.mean);
     return s;
   }
   __device__ State merge(State a, State b) const {
-    if (b.count == T(0)) return a;
-    if (a.count == T(0)) return b;
-    const T count = a.count + b.count;
-    const T delta = b.mean - a.mean;
-    const T weight = b.count / count;
+    if (b.count == A(0)) return a;
+    if (a.count == A(0)) return b;
+    const A count = a.count + b.count;
+    const A delta = b.mean - a.mean;
+    const A weight = b.count / count;
     return {a.mean + delta * weight, a.m2 + b.m2 + delta * delta * a.count * weight, count};
   }
   __device__ State shuffle(State s, int mask) const {
     return {shfl_xor(s.mean, mask), shfl_xor(s.m2, mask), shfl_xor(s.count, mask)};
   }
   __device__ void store(int64_t row, State s, int64_t n) const {
-    const T dof = T(n) - correction;
+    const A dof = A(n) - correction;
     // n <= correction divides by 0 (inf or NaN), as on the CPU.
-    const T result = s.m2 / (dof > T(0) ? dof : T(0));
-    out[row] = take_sqrt ? sqrt_of(result) : result;
+    const A result = s.m2 / (dof > A(0) ? dof : A(0));
+    out[row] = T(take_sqrt ? sqrt_of(result) : result);
   }
 };
 
@@ -139,15 +144,17 @@ struct VarFold {
 template <typename T>
 struct LogSumExpFold {
   using In = T;
+  using A = acc_t<T>;
   struct State {
-    T peak, sum;
+    A peak, sum;
   };
   T* out;
-  __device__ State init() const { return {T(-HUGE_VAL), T(0)}; }
-  __device__ State fold(State s, T v, int64_t) const {
+  __device__ State init() const { return {A(-HUGE_VAL), A(0)}; }
+  __device__ State fold(State s, T x, int64_t) const {
+    const A v = A(x);
     if (is_nan(s.peak)) return s;
-    if (is_nan(v)) return {v, T(0)};
-    if (v > s.peak) return {v, s.sum * exp_of(s.peak - v) + T(1)};
+    if (is_nan(v)) return {v, A(0)};
+    if (v > s.peak) return {v, s.sum * exp_of(s.peak - v) + A(1)};
     // Both -inf, or a +inf peak that the store returns as it is.
     if (!is_finite(s.peak)) return s;
     return {s.peak, s.sum + exp_of(v - s.peak)};
@@ -155,15 +162,15 @@ struct LogSumExpFold {
   __device__ State merge(State a, State b) const {
     if (is_nan(a.peak)) return a;
     if (is_nan(b.peak)) return b;
-    const T peak = a.peak > b.peak ? a.peak : b.peak;
-    if (!is_finite(peak)) return {peak, T(0)};
+    const A peak = a.peak > b.peak ? a.peak : b.peak;
+    if (!is_finite(peak)) return {peak, A(0)};
     return {peak, a.sum * exp_of(a.peak - peak) + b.sum * exp_of(b.peak - peak)};
   }
   __device__ State shuffle(State s, int mask) const {
     return {shfl_xor(s.peak, mask), shfl_xor(s.sum, mask)};
   }
   __device__ void store(int64_t row, State s, int64_t) const {
-    out[row] = is_finite(s.peak) ? s.peak + log_of(s.sum) : s.peak;
+    out[row] = T(is_finite(s.peak) ? s.peak + log_of(s.sum) : s.peak);
   }
 };
 
@@ -172,19 +179,20 @@ enum class NormKind { max_abs, min_abs, nonzero, abs, square, power };
 template <typename T, NormKind kKind>
 struct NormFold {
   using In = T;
-  using State = T;
+  using State = acc_t<T>;
   T* out;
-  T p;
+  State p;
   __device__ State init() const {
-    if constexpr (kKind == NormKind::max_abs) return T(-HUGE_VAL);
-    if constexpr (kKind == NormKind::min_abs) return T(HUGE_VAL);
-    return T(0);
+    if constexpr (kKind == NormKind::max_abs) return State(-HUGE_VAL);
+    if constexpr (kKind == NormKind::min_abs) return State(HUGE_VAL);
+    return State(0);
   }
-  __device__ State fold(State s, T v, int64_t) const {
-    const T a = abs_of(v);
+  __device__ State fold(State s, T x, int64_t) const {
+    const State v = State(x);
+    const State a = abs_of(v);
     if constexpr (kKind == NormKind::max_abs) return MaxOp()(s, a);
     if constexpr (kKind == NormKind::min_abs) return MinOp()(s, a);
-    if constexpr (kKind == NormKind::nonzero) return s + T(v != T(0));
+    if constexpr (kKind == NormKind::nonzero) return s + State(v != State(0));
     if constexpr (kKind == NormKind::abs) return s + a;
     if constexpr (kKind == NormKind::square) return s + v * v;
     return s + pow_of(a, p);
@@ -197,11 +205,11 @@ struct NormFold {
   __device__ State shuffle(State s, int mask) const { return shfl_xor(s, mask); }
   __device__ void store(int64_t row, State s, int64_t) const {
     if constexpr (kKind == NormKind::square) {
-      out[row] = sqrt_of(s);
+      out[row] = T(sqrt_of(s));
     } else if constexpr (kKind == NormKind::power) {
-      out[row] = pow_of(s, T(1) / p);
+      out[row] = T(pow_of(s, State(1) / p));
     } else {
-      out[row] = s;
+      out[row] = T(s);
     }
   }
 };
@@ -226,14 +234,15 @@ const char* fold_op_name(FoldOp op) {
 
 // Integers add and multiply as uint64 (wrapping like PyTorch, without the
 // UB of signed overflow); float products accumulate in double, as on the
-// CPU, so long products do not overflow or flush to 0 midway.
+// CPU, so long products do not overflow or flush to 0 midway. 16-bit sums
+// accumulate in float.
 template <typename T>
 void fold_typed(FoldOp op, void* out, const void* x, const RowGeometry& g, int threads_per_row) {
   const char* name = fold_op_name(op);
-  constexpr bool kFloat = std::is_floating_point<T>::value;
+  constexpr bool kFloat = is_floating_v<T>;
   using Out = std::conditional_t<kFloat, T, int64_t>;
   using Wide = std::conditional_t<kFloat, double, uint64_t>;
-  using SumAcc = std::conditional_t<kFloat, T, uint64_t>;
+  using SumAcc = std::conditional_t<kFloat, acc_t<T>, uint64_t>;
   Out* o = static_cast<Out*>(out);
   switch (op) {
     case FoldOp::sum:
@@ -248,20 +257,21 @@ void fold_typed(FoldOp op, void* out, const void* x, const RowGeometry& g, int t
   } else {
     EMBER_CHECK_KIND(index, g.n > 0 || g.rows == 0, name,
                      ": cannot reduce over an empty extent (the operation has no identity)");
+    using A = acc_t<T>;
     T* t = static_cast<T*>(out);
     if (op == FoldOp::amax) {
       return run_fold(name, x, g,
-                      ScalarFold<T, T, T, MaxOp>{t, std::numeric_limits<T>::lowest()},
+                      ScalarFold<T, A, T, MaxOp>{t, A(std::numeric_limits<T>::lowest())},
                       threads_per_row);
     }
-    run_fold(name, x, g, ScalarFold<T, T, T, MinOp>{t, std::numeric_limits<T>::max()},
+    run_fold(name, x, g, ScalarFold<T, A, T, MinOp>{t, A(std::numeric_limits<T>::max())},
              threads_per_row);
   }
 }
 
 template <typename T, NormKind kKind>
 void norm_kind(void* out, const void* x, const RowGeometry& g, double p, int threads_per_row) {
-  run_fold("norm", x, g, NormFold<T, kKind>{static_cast<T*>(out), T(p)}, threads_per_row);
+  run_fold("norm", x, g, NormFold<T, kKind>{static_cast<T*>(out), acc_t<T>(p)}, threads_per_row);
 }
 
 template <typename T>
@@ -288,7 +298,7 @@ RowGeometry fold_geometry(const char* op, const Tensor& out, const Tensor& x, co
 
 DType fold_dtype(FoldOp op, DType dtype) {
   const bool widen = op == FoldOp::sum || op == FoldOp::prod;
-  return widen && dtype != DType::float32 && dtype != DType::float64 ? DType::int64 : dtype;
+  return widen && !is_floating(dtype) ? DType::int64 : dtype;
 }
 
 }  // namespace
@@ -298,6 +308,8 @@ void fold_raw(FoldOp op, DType dtype, void* out, const void* x, const RowGeometr
   switch (dtype) {
     case DType::float32: return fold_typed<float>(op, out, x, g, threads_per_row);
     case DType::float64: return fold_typed<double>(op, out, x, g, threads_per_row);
+    case DType::float16: return fold_typed<Half>(op, out, x, g, threads_per_row);
+    case DType::bfloat16: return fold_typed<BFloat16>(op, out, x, g, threads_per_row);
     case DType::int64: return fold_typed<int64_t>(op, out, x, g, threads_per_row);
     case DType::int32: return fold_typed<int32_t>(op, out, x, g, threads_per_row);
     case DType::bool_: return fold_typed<bool>(op, out, x, g, threads_per_row);
@@ -318,17 +330,20 @@ void arg_extreme_raw(bool is_max, DType dtype, void* values, int64_t* indices, c
                    ": cannot reduce over an empty extent (the operation has no identity)");
   auto run = [&](auto tag) {
     using T = decltype(tag);
+    using A = acc_t<T>;
     T* v = static_cast<T*>(values);
     if (is_max) {
-      T start = std::is_floating_point<T>::value ? T(-HUGE_VAL) : std::numeric_limits<T>::lowest();
+      A start = is_floating_v<T> ? A(-HUGE_VAL) : A(std::numeric_limits<T>::lowest());
       return run_fold(name, x, g, ArgFold<T, true>{v, indices, start}, threads_per_row);
     }
-    T start = std::is_floating_point<T>::value ? T(HUGE_VAL) : std::numeric_limits<T>::max();
+    A start = is_floating_v<T> ? A(HUGE_VAL) : A(std::numeric_limits<T>::max());
     run_fold(name, x, g, ArgFold<T, false>{v, indices, start}, threads_per_row);
   };
   switch (dtype) {
     case DType::float32: return run(float());
     case DType::float64: return run(double());
+    case DType::float16: return run(Half());
+    case DType::bfloat16: return run(BFloat16());
     case DType::int64: return run(int64_t());
     case DType::int32: return run(int32_t());
     default: unsupported_dtype(name, dtype);
@@ -354,6 +369,14 @@ void var_raw(DType dtype, void* out, const void* x, const RowGeometry& g, double
     case DType::float64:
       return run_fold(name, x, g, VarFold<double>{static_cast<double*>(out), correction, take_sqrt},
                       threads_per_row);
+    case DType::float16:
+      return run_fold(name, x, g,
+                      VarFold<Half>{static_cast<Half*>(out), float(correction), take_sqrt},
+                      threads_per_row);
+    case DType::bfloat16:
+      return run_fold(name, x, g,
+                      VarFold<BFloat16>{static_cast<BFloat16*>(out), float(correction), take_sqrt},
+                      threads_per_row);
     default: unsupported_dtype(name, dtype);
   }
 }
@@ -373,6 +396,12 @@ void logsumexp_raw(DType dtype, void* out, const void* x, const RowGeometry& g,
     case DType::float64:
       return run_fold("logsumexp", x, g, LogSumExpFold<double>{static_cast<double*>(out)},
                       threads_per_row);
+    case DType::float16:
+      return run_fold("logsumexp", x, g, LogSumExpFold<Half>{static_cast<Half*>(out)},
+                      threads_per_row);
+    case DType::bfloat16:
+      return run_fold("logsumexp", x, g, LogSumExpFold<BFloat16>{static_cast<BFloat16*>(out)},
+                      threads_per_row);
     default: unsupported_dtype("logsumexp", dtype);
   }
 }
@@ -390,6 +419,8 @@ void norm_raw(DType dtype, void* out, const void* x, const RowGeometry& g, doubl
   switch (dtype) {
     case DType::float32: return norm_typed<float>(out, x, g, p, threads_per_row);
     case DType::float64: return norm_typed<double>(out, x, g, p, threads_per_row);
+    case DType::float16: return norm_typed<Half>(out, x, g, p, threads_per_row);
+    case DType::bfloat16: return norm_typed<BFloat16>(out, x, g, p, threads_per_row);
     default: unsupported_dtype("norm", dtype);
   }
 }

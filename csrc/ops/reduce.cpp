@@ -191,6 +191,8 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   for (int64_t d : rdims) count *= x.size(d);
   switch (x.device().type) {
     case DeviceType::cpu: {
+      // 16-bit: the float32 mean, rounded once (not a rounded sum divided again).
+      if (is_half(x.dtype())) return mean(x.to(DType::float32), rdims, keepdim).to(x.dtype());
       Tensor total = sum(x, rdims, keepdim);
       // A count of 0 gives 0/0 = NaN, as in PyTorch.
       EMBER_DISPATCH_FLOAT(x.dtype(), "mean", [&] {
