@@ -13,9 +13,9 @@ are the outside reference.
 
 import numpy as np
 import pytest
+from half_check import HALF_DTYPES, check_half, half_inputs
 
 import ember as em
-from half_check import HALF_DTYPES, check_half, half_inputs
 
 try:
     import torch
@@ -175,7 +175,7 @@ def test_logical_not_and_where(device, dtype):
 def test_clamp(device, dtype):
     (x,), (w,) = half_inputs((129,), dtype=dtype, device=device, low=-3, high=3)
     for lo, hi in [(-0.3, 0.7), (-1, None), (None, 1e-3), (2, -1), (0, 1)]:
-        out = check_half(lambda t: em.clamp(t, lo, hi), [x], [w], dtype=dtype,
+        out = check_half(lambda t, lo=lo, hi=hi: em.clamp(t, lo, hi), [x], [w], dtype=dtype,
                          what=f"clamp {lo} {hi}")
         if torch is not None:
             assert_matches_torch(out, torch.clamp(to_torch(x), lo, hi), dtype, ulps=1)
