@@ -1,5 +1,7 @@
 // CPU kernels for binary arithmetic, comparisons, where and the value scans
-// the entry points run before integer kernels (see elementwise.h).
+// the entry points run before integer kernels (see elementwise.h). float16
+// and bfloat16 operands are widened to float32 (cpu/widen.h); where copies
+// them as they are.
 #include "cpu/elementwise.h"
 
 #include <atomic>
@@ -7,6 +9,7 @@
 #include <type_traits>
 
 #include "core/iter.h"
+#include "cpu/widen.h"
 
 namespace ember {
 namespace cpu {
@@ -190,15 +193,20 @@ bool any_of(const Tensor& t, const Pred& pred) {
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& o) { binary(op, o, widen(a), widen(b)); });
+  }
   EMBER_DISPATCH_ALL(out.dtype(), binary_op_name(op), [&] { arithmetic<scalar_t>(op, out, a, b); });
 }
 
 void compare(CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  // Widening is exact, so float32 compares the 16-bit values themselves.
+  if (is_half(a.dtype())) return compare(op, out, widen(a), widen(b));
   EMBER_DISPATCH_ALL(a.dtype(), compare_op_name(op), [&] { comparison<scalar_t>(op, out, a, b); });
 }
 
 void where(const Tensor& out, const Tensor& condition, const Tensor& x, const Tensor& y) {
-  EMBER_DISPATCH_ALL(out.dtype(), "where", [&] {
+  EMBER_DISPATCH_ALL_AND_HALF(out.dtype(), "where", [&] {
     using T = scalar_t;
     for_each_run<4>({out, condition, x, y}, [&](char** p, const int64_t* s, int64_t n) {
       if (s[0] == sizeof(T) && s[1] == 1 && s[2] == sizeof(T) && s[3] == sizeof(T)) {

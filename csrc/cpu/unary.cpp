@@ -1,5 +1,6 @@
 // CPU kernels for unary maths, activations (forward and fused backward) and
-// clamp (see elementwise.h).
+// clamp (see elementwise.h). float16 and bfloat16 run the float32 kernels on
+// widened inputs, rounding each result once (cpu/widen.h).
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -7,6 +8,7 @@
 #include "core/iter.h"
 #include "cpu/elementwise.h"
 #include "cpu/vec_math.h"
+#include "cpu/widen.h"
 
 namespace ember {
 namespace cpu {
@@ -212,6 +214,9 @@ bool exact_unary(UnaryOp op, const Tensor& out, const Tensor& x) {
 }  // namespace
 
 void unary(UnaryOp op, const Tensor& out, const Tensor& x, double alpha, double beta) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& o) { unary(op, o, widen(x), alpha, beta); });
+  }
   const char* name = unary_op_name(op);
   EMBER_DISPATCH_ALL(out.dtype(), name, [&] {
     using T = scalar_t;
@@ -226,6 +231,11 @@ void unary(UnaryOp op, const Tensor& out, const Tensor& x, double alpha, double 
 
 void activation_backward(UnaryOp op, const Tensor& grad_in, const Tensor& grad, const Tensor& x,
                          double alpha, double beta) {
+  if (is_half(grad_in.dtype())) {
+    return into_widened(grad_in, [&](const Tensor& o) {
+      activation_backward(op, o, widen(grad), widen(x), alpha, beta);
+    });
+  }
   const char* name = unary_op_name(op);
   EMBER_DISPATCH_FLOAT(grad_in.dtype(), name, [&] {
     using T = scalar_t;
@@ -256,6 +266,9 @@ void activation_backward(UnaryOp op, const Tensor& grad_in, const Tensor& grad, 
 }
 
 void clamp(const Tensor& out, const Tensor& x, Scalar lo, bool has_lo, Scalar hi, bool has_hi) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& o) { clamp(o, widen(x), lo, has_lo, hi, has_hi); });
+  }
   EMBER_DISPATCH_NUMERIC(out.dtype(), "clamp", [&] {
     using T = scalar_t;
     const T low = lo.to<T>(), high = hi.to<T>();

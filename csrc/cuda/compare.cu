@@ -2,7 +2,9 @@
 // comparisons and logical_and/or/xor into bool outputs, where, clamp, and
 // the unary ops that are defined on integers and bool (logical_not,
 // bitwise_not, abs, sign, square, relu, the rounding ops), for every dtype
-// the CPU kernel supports. As in elementwise.cu, a vectorised grid-stride
+// the CPU kernel supports. float16 and bfloat16 operands are widened to float
+// for every test and computation (clamp rounds its float result once on
+// store); where copies their bits. As in elementwise.cu, a vectorised grid-stride
 // kernel (16-byte input loads, one aligned store for the outputs) serves
 // contiguous operands and broadcast scalars, and a strided grid-stride kernel
 // every other layout. Loads are plain, not __restrict__: the in-place forms
@@ -109,6 +111,26 @@ struct ClampEmptyOp {
   __device__ __forceinline__ T operator()(T v, T) const { return v != v ? v : high; }
 };
 
+// A float functor on 16-bit operands: each is widened to float, and a float
+// result is rounded once where the kernel stores it.
+template <typename Op>
+struct InFloat {
+  Op op;
+  template <typename... Args>
+  __device__ __forceinline__ auto operator()(Args... args) const {
+    return op(float(args)...);
+  }
+};
+
+template <typename In, typename Op>
+auto in_acc(Op op) {
+  if constexpr (is_half_v<In>) {
+    return InFloat<Op>{op};
+  } else {
+    return op;
+  }
+}
+
 // --- out = op(a, b) with Out and In types -----------------------------------
 
 // Where an operand comes from: a contiguous array, one broadcast value, or
@@ -175,8 +197,10 @@ void launch_vector(Out* out, const In* a, const In* b, int64_t n, Op op) {
 }
 
 template <typename Out, typename In, typename Op>
-void run_binary(Out* out, const In* a, const In* b, const BinaryGeometry& g, Op op) {
+void run_binary(Out* out, const In* a, const In* b, const BinaryGeometry& g, Op typed_op) {
   if (g.numel == 0) return;
+  auto op = in_acc<In>(typed_op);
+  using KernelOp = decltype(op);
   const bool flat = flat_output(g) && aligned_to(out, sizeof(Lanes<Out, Pack<In>::kSize>));
   const Operand ka = operand_kind(flat, g.a_strides[0], a);
   const Operand kb = operand_kind(flat, g.b_strides[0], b);
@@ -187,21 +211,23 @@ void run_binary(Out* out, const In* a, const In* b, const BinaryGeometry& g, Op 
   } else if (ka == Operand::scalar && kb == Operand::array) {
     launch_vector<Out, In, Operand::scalar, Operand::array>(out, a, b, g.numel, op);
   } else {
-    launch(map_strided_kernel<Out, In, Op, false>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
-           current_stream(), out, a, b, g, op);
+    launch(map_strided_kernel<Out, In, KernelOp, false>, dim3(blocks_for(g.numel)),
+           dim3(kThreads), 0, current_stream(), out, a, b, g, op);
   }
 }
 
 // out = op(x); the geometry's b_strides are ignored.
 template <typename Out, typename In, typename Op>
-void run_unary(Out* out, const In* x, const BinaryGeometry& g, Op op) {
+void run_unary(Out* out, const In* x, const BinaryGeometry& g, Op typed_op) {
   if (g.numel == 0) return;
+  auto op = in_acc<In>(typed_op);
+  using KernelOp = decltype(op);
   const bool flat = flat_output(g) && aligned_to(out, sizeof(Lanes<Out, Pack<In>::kSize>));
   if (operand_kind(flat, g.a_strides[0], x) == Operand::array) {
     launch_vector<Out, In, Operand::array, Operand::none>(out, x, x, g.numel, op);
   } else {
-    launch(map_strided_kernel<Out, In, Op, true>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
-           current_stream(), out, x, x, g, op);
+    launch(map_strided_kernel<Out, In, KernelOp, true>, dim3(blocks_for(g.numel)),
+           dim3(kThreads), 0, current_stream(), out, x, x, g, op);
   }
 }
 
@@ -220,18 +246,21 @@ void compare_op(CompareOp op, bool* out, const T* a, const T* b, const BinaryGeo
   }
 }
 
+// The bounds are in acc_t<T>: float for the 16-bit types, whose values are
+// clamped in float (as the CPU does) and rounded on store.
 template <typename T>
 void clamp_op(T* out, const T* x, const BinaryGeometry& g, Scalar lo, bool has_lo, Scalar hi,
               bool has_hi) {
-  using Limits = std::numeric_limits<T>;
-  const T lowest = Limits::has_infinity ? -Limits::infinity() : Limits::lowest();
-  const T highest = Limits::has_infinity ? Limits::infinity() : Limits::max();
-  const T low = has_lo ? lo.to<T>() : lowest;
-  const T high = has_hi ? hi.to<T>() : highest;
+  using A = acc_t<T>;
+  using Limits = std::numeric_limits<A>;
+  const A lowest = Limits::has_infinity ? -Limits::infinity() : Limits::lowest();
+  const A highest = Limits::has_infinity ? Limits::infinity() : Limits::max();
+  const A low = has_lo ? lo.to<A>() : lowest;
+  const A high = has_hi ? hi.to<A>() : highest;
   if (has_lo && has_hi && low > high) {
-    run_unary(out, x, g, ClampEmptyOp<T>{high});
+    run_unary(out, x, g, ClampEmptyOp<A>{high});
   } else {
-    run_unary(out, x, g, ClampOp<T>{low, high});
+    run_unary(out, x, g, ClampOp<A>{low, high});
   }
 }
 
@@ -342,6 +371,8 @@ void dispatch(DType dtype, const char* op, F&& f) {
     case DType::int32: return f(static_cast<int32_t*>(nullptr));
     case DType::int64: return f(static_cast<int64_t*>(nullptr));
     case DType::bool_: return f(static_cast<bool*>(nullptr));
+    case DType::float16: return f(static_cast<Half*>(nullptr));
+    case DType::bfloat16: return f(static_cast<BFloat16*>(nullptr));
   }
   EMBER_FAIL(type, op, ": unsupported dtype ", dtype_name(dtype));
 }

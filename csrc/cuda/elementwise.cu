@@ -1,7 +1,9 @@
 // CUDA elementwise kernels for every BinaryOp (add, sub, mul, div,
 // floor_divide, remainder, pow, maximum, minimum) in float32/float64,
 // int32/int64 and bool where the op is defined for it, plus the zero /
-// negative scans the entry points run before integer kernels. A vectorised
+// negative scans the entry points run before integer kernels; float16 and
+// bfloat16 run the float functors on widened values and round once on
+// store (8 of them per 16-byte pack). A vectorised
 // grid-stride kernel (16-byte loads and stores) serves contiguous operands
 // and a contiguous operand against a broadcast scalar; a strided
 // grid-stride kernel serves every other layout (broadcasts, transposes,
@@ -141,6 +143,17 @@ struct MinimumOp {
   }
 };
 
+// A float functor on 16-bit operands: each is widened to float and the
+// float result is rounded once, where the kernel stores it into T.
+template <typename Op>
+struct InFloat {
+  Op op;
+  template <typename... Args>
+  __device__ __forceinline__ float operator()(Args... args) const {
+    return op(float(args)...);
+  }
+};
+
 // Where an operand of the vector kernel comes from: a contiguous array or a
 // single broadcast value.
 enum class Operand { array, scalar };
@@ -178,7 +191,7 @@ void launch_vector(T* out, const T* a, const T* b, int64_t n, Op op) {
 }
 
 template <typename T, typename Op>
-void run(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
+void launch_binary(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
   if (g.numel == 0) return;
   // After merging, a fully contiguous layout is one dimension of stride 1.
   bool flat = g.ndim == 1 && g.out_strides[0] == 1;
@@ -199,6 +212,15 @@ void run(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
   } else {
     launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
            current_stream(), out, a, b, g, op);
+  }
+}
+
+template <typename T, typename Op>
+void run(T* out, const T* a, const T* b, const BinaryGeometry& g, Op op) {
+  if constexpr (is_half_v<T>) {
+    launch_binary(out, a, b, g, InFloat<Op>{op});
+  } else {
+    launch_binary(out, a, b, g, op);
   }
 }
 
@@ -343,6 +365,12 @@ void binary_raw(BinaryOp op, DType dtype, void* out, const void* a, const void* 
     case DType::bool_:
       return run_op(op, dtype, static_cast<bool*>(out), static_cast<const bool*>(a),
                     static_cast<const bool*>(b), g);
+    case DType::float16:
+      return run_op(op, dtype, static_cast<Half*>(out), static_cast<const Half*>(a),
+                    static_cast<const Half*>(b), g);
+    case DType::bfloat16:
+      return run_op(op, dtype, static_cast<BFloat16*>(out), static_cast<const BFloat16*>(a),
+                    static_cast<const BFloat16*>(b), g);
   }
   unsupported(op, dtype);
 }

@@ -1,5 +1,7 @@
 // CUDA kernels for the unary maths (exp, log, sqrt, sin, ..., rounding) and
-// the activations, forward and fused backward, in float32/float64. As in
+// the activations, forward and fused backward, in float32/float64, and in
+// float16/bfloat16 through the float functors (values widened on load, the
+// float result rounded once on store, 8 values per 16-byte pack). As in
 // elementwise.cu, a vectorised grid-stride kernel (16-byte loads and stores)
 // serves contiguous operands and a strided grid-stride kernel every other
 // layout. Loads are plain, not __ldg: the in-place ops pass one array as
@@ -140,6 +142,26 @@ EMBER_GRAD_FUNCTOR(GeluTanhGrad, using C = GeluConst<T>;
 
 #undef EMBER_GRAD_FUNCTOR
 
+// A float functor on 16-bit operands: each is widened to float and the
+// float result is rounded once, where the kernel stores it into T.
+template <typename Op>
+struct InFloat {
+  Op op;
+  template <typename... Args>
+  __device__ __forceinline__ float operator()(Args... args) const {
+    return op(float(args)...);
+  }
+};
+
+template <typename T, typename Op>
+auto in_acc(Op op) {
+  if constexpr (is_half_v<T>) {
+    return InFloat<Op>{op};
+  } else {
+    return op;
+  }
+}
+
 // --- kernels ----------------------------------------------------------------
 
 template <typename T, typename Op>
@@ -195,27 +217,33 @@ bool contiguous_flat(const BinaryGeometry& g) {
 }
 
 template <typename T, typename Op>
-void run_forward(T* out, const T* x, const BinaryGeometry& g, Op op) {
+void run_forward(T* out, const T* x, const BinaryGeometry& g, Op typed_op) {
   if (g.numel == 0) return;
+  auto op = in_acc<T>(typed_op);
+  using KernelOp = decltype(op);
   if (contiguous_flat(g) && aligned16(out) && aligned16(x)) {
-    launch(unary_vector_kernel<T, Op>, dim3(blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize))),
-           dim3(kThreads), 0, current_stream(), out, x, g.numel, op);
+    const int blocks = blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize));
+    launch(unary_vector_kernel<T, KernelOp>, dim3(blocks), dim3(kThreads), 0, current_stream(),
+           out, x, g.numel, op);
   } else {
-    launch(unary_strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
+    launch(unary_strided_kernel<T, KernelOp>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
            current_stream(), out, x, g, op);
   }
 }
 
 template <typename T, typename Op>
-void run_backward(T* out, const T* grad, const T* x, const BinaryGeometry& g, Op op) {
+void run_backward(T* out, const T* grad, const T* x, const BinaryGeometry& g, Op typed_op) {
   if (g.numel == 0) return;
+  auto op = in_acc<T>(typed_op);
+  using KernelOp = decltype(op);
   if (contiguous_flat(g) && g.b_strides[0] == 1 && aligned16(out) && aligned16(grad) &&
       aligned16(x)) {
-    launch(grad_vector_kernel<T, Op>, dim3(blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize))),
-           dim3(kThreads), 0, current_stream(), out, grad, x, g.numel, op);
+    const int blocks = blocks_for(ceil_div<int64_t>(g.numel, Pack<T>::kSize));
+    launch(grad_vector_kernel<T, KernelOp>, dim3(blocks), dim3(kThreads), 0, current_stream(),
+           out, grad, x, g.numel, op);
   } else {
     // The geometry's a_strides are grad's, its b_strides x's.
-    launch(grid::strided_kernel<T, Op>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
+    launch(grid::strided_kernel<T, KernelOp>, dim3(blocks_for(g.numel)), dim3(kThreads), 0,
            current_stream(), out, grad, x, g, op);
   }
 }
@@ -289,9 +317,15 @@ void unary_raw(UnaryOp op, DType dtype, void* out, const void* x, const BinaryGe
     case DType::float64:
       return forward_op(op, static_cast<double*>(out), static_cast<const double*>(x), g, alpha,
                         beta);
+    case DType::float16:
+      return forward_op(op, static_cast<Half*>(out), static_cast<const Half*>(x), g, alpha,
+                        beta);
+    case DType::bfloat16:
+      return forward_op(op, static_cast<BFloat16*>(out), static_cast<const BFloat16*>(x), g, alpha,
+                        beta);
     default:
       EMBER_FAIL(type, unary_op_name(op), ": no CUDA kernel for dtype ", dtype_name(dtype),
-                 " yet (float32 and float64 have one)");
+                 " yet (the floating dtypes have one)");
   }
 }
 
@@ -312,9 +346,15 @@ void activation_backward_raw(UnaryOp op, DType dtype, void* grad_in, const void*
     case DType::float64:
       return backward_op(op, static_cast<double*>(grad_in), static_cast<const double*>(grad),
                          static_cast<const double*>(x), g, alpha, beta);
+    case DType::float16:
+      return backward_op(op, static_cast<Half*>(grad_in), static_cast<const Half*>(grad),
+                         static_cast<const Half*>(x), g, alpha, beta);
+    case DType::bfloat16:
+      return backward_op(op, static_cast<BFloat16*>(grad_in), static_cast<const BFloat16*>(grad),
+                         static_cast<const BFloat16*>(x), g, alpha, beta);
     default:
       EMBER_FAIL(type, unary_op_name(op), "_backward: no CUDA kernel for dtype ",
-                 dtype_name(dtype), " yet (float32 and float64 have one)");
+                 dtype_name(dtype), " yet (the floating dtypes have one)");
   }
 }
 

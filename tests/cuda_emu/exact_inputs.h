@@ -1,7 +1,7 @@
 // Inputs and a bit-for-bit comparison for the tests of the exact elementwise
 // kernels (test_elementwise.cpp, test_compare.cpp): random values of any
-// dtype with the edge cases (NaN, infinities, -0.0, integer extremes)
-// planted at a few positions.
+// dtype (float16 and bfloat16 included) with the edge cases (NaN,
+// infinities, -0.0, integer extremes) planted at a few positions.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,6 +22,7 @@ namespace exact_test {
 
 constexpr DType kAllDtypes[] = {DType::float32, DType::float64, DType::int32, DType::int64,
                                 DType::bool_};
+constexpr DType kHalfDtypes[] = {DType::float16, DType::bfloat16};
 
 // What to plant into the random values.
 enum class Edges { none, float_specials, extremes };
@@ -45,6 +46,8 @@ std::vector<T> edge_values(Edges edges) {
 // result; zeros are replaced by one when `nonzero`.
 inline Tensor values(const Shape& shape, DType dtype, int64_t low, int64_t high,
                      Edges edges = Edges::none, bool nonzero = false) {
+  // The 16-bit floats get float32's values (and edge values) rounded.
+  if (is_half(dtype)) return values(shape, DType::float32, low, high, edges, nonzero).to(dtype);
   Tensor wide = Tensor::empty(shape, DType::int64);
   randint_(wide, low, high);
   Tensor t = wide.to(dtype);
@@ -62,6 +65,20 @@ inline Tensor values(const Shape& shape, DType dtype, int64_t low, int64_t high,
     }
   });
   return t;
+}
+
+// Uniform values in [low, high) drawn in float32 and rounded to `dtype`, with
+// the float edge values planted at positions 5, 12, 19, ...: operands whose
+// results round on every op.
+inline Tensor fractional(const Shape& shape, DType dtype, double low = -9, double high = 9) {
+  Tensor t = Tensor::empty(shape, DType::float32);
+  uniform_(t, low, high);
+  float* p = static_cast<float*>(t.raw_data());
+  std::vector<float> planted = edge_values<float>(Edges::float_specials);
+  for (size_t k = 0; k < planted.size() && int64_t(5 + 7 * k) < t.numel(); ++k) {
+    p[5 + 7 * k] = planted[k];
+  }
+  return t.to(dtype);
 }
 
 // Empty string when `got` and `expected` (contiguous, one dtype) agree bit

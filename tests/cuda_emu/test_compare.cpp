@@ -2,7 +2,7 @@
 // the harness against the CPU kernels, bit for bit, for every dtype: odd
 // sizes around the vector width and block size, broadcasts both ways,
 // transposed, sliced and unaligned views, NaN/inf/-0.0 and integer extremes,
-// in place where the op allows it.
+// in place where the op allows it; float16 and bfloat16.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -181,6 +181,51 @@ TEST(CudaEmuCompare, ExactUnaryOpsEveryDtype) {
   EXPECT_FALSE(cuda::has_exact_unary_kernel(UnaryOp::abs, DType::float32));
   EXPECT_FALSE(cuda::has_exact_unary_kernel(UnaryOp::abs, DType::bool_));
   EXPECT_FALSE(cuda::has_exact_unary_kernel(UnaryOp::exp, DType::int64));
+}
+
+// float16/bfloat16: comparisons and logical ops on the widened values, where
+// copying their bits, clamp in float rounded once, logical_not.
+TEST(CudaEmuCompare, HalfComparisonsWhereClampAndLogicalNot) {
+  const std::optional<Scalar> none;
+  for (DType dtype : kHalfDtypes) {
+    for (CompareOp op : kCompareOps) {
+      for (int64_t n : {1, 9, 31, 33, 129, 2049}) {
+        check_compare(op, operand({n}, dtype), operand({n}, dtype));
+      }
+      check_compare(op, operand({33}, dtype), operand({}, dtype));
+      check_compare(op, operand({31, 1}, dtype), operand({1, 33}, dtype));
+      check_compare(op, operand({33, 17}, dtype), operand({17, 33}, dtype).t());
+      check_compare(op, operand({130}, dtype).slice(0, 1, 130), operand({129}, dtype));
+    }
+    for (int64_t n : {1, 9, 33, 129, 2049}) {
+      check_where(condition({n}), fractional({n}, dtype), fractional({n}, dtype));
+      check_where(condition({n}), fractional({n}, dtype), fractional({}, dtype));
+      check_where(condition({n}), fractional({}, dtype), fractional({n}, dtype));
+      check_where(condition({n}), fractional({1}, dtype), fractional({}, dtype));
+      check_clamp(fractional({n}, dtype), Scalar(-0.3), Scalar(0.7));
+      check_clamp(fractional({n}, dtype), Scalar(-1), none);
+      check_clamp(fractional({n}, dtype), none, Scalar(1e-3));
+      check_clamp(fractional({n}, dtype), Scalar(2), Scalar(-1));
+      check_unary(UnaryOp::logical_not, operand({n}, dtype));
+    }
+    check_where(condition({17, 33}).t(), fractional({33, 17}, dtype),
+                fractional({33, 17}, dtype).slice(1, 0, 17));
+    check_where(condition({129}), fractional({130}, dtype).slice(0, 1, 130),
+                fractional({129}, dtype));
+    check_where(condition({33, 17}).slice(1, 0, 17, 2), fractional({33, 9}, dtype),
+                fractional({9}, dtype), Tensor::empty({9, 33}, dtype).t());
+    Tensor x = fractional({33, 17}, dtype);
+    check_clamp(x.t(), Scalar(0), Scalar(1));
+    check_clamp(fractional({130}, dtype).slice(0, 1, 130), none, Scalar(1));
+    check_clamp(fractional({129}, dtype), Scalar(-0.0), Scalar(INFINITY), true);
+    check_clamp(fractional({129}, dtype), Scalar(-1e6), Scalar(1e6));
+    check_unary(UnaryOp::logical_not, x.t());
+    check_unary(UnaryOp::logical_not, operand({130}, dtype).slice(0, 1, 130));
+  }
+  cuda_emu::set_shuffle(true, 19);
+  check_compare(CompareOp::lt, operand({33, 129}, DType::float16), operand({129}, DType::float16));
+  check_clamp(fractional({1031}, DType::bfloat16), Scalar(-0.5), Scalar(0.25));
+  cuda_emu::set_shuffle(false);
 }
 
 TEST(CudaEmuCompare, ShuffledOrder) {

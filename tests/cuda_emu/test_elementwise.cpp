@@ -2,8 +2,8 @@
 // for bit, for every BinaryOp and dtype: odd sizes around the vector width
 // and block size, broadcasts both ways, transposed and sliced views,
 // unaligned starts, NaN/inf/-0.0 and integer extremes, Python's sign rules
-// for floor_divide/remainder; and the zero/negative scans of the integer
-// entry points.
+// for floor_divide/remainder, float16 and bfloat16; and the zero/negative
+// scans of the integer entry points.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -160,7 +160,7 @@ TEST(CudaEmuElementwise, IntegerEdgeCases) {
 }
 
 TEST(CudaEmuElementwise, FloatSpecialValuesBothSides) {
-  for (DType dtype : {DType::float32, DType::float64}) {
+  for (DType dtype : {DType::float32, DType::float64, DType::float16, DType::bfloat16}) {
     // Every pair of {NaN, +-inf, +-0, +-1, +-2.5}.
     const double specials[] = {std::nan(""), INFINITY, -INFINITY, 0.0, -0.0, 1, -1, 2.5, -2.5};
     const int64_t k = 9;
@@ -171,6 +171,38 @@ TEST(CudaEmuElementwise, FloatSpecialValuesBothSides) {
     }
     for (BinaryOp op : kOps) check(op, a.to(dtype), b.to(dtype));
   }
+}
+
+// float16/bfloat16 compute in float and round once on store, as the CPU's
+// widened float32 kernel does: every element matches bit for bit.
+TEST(CudaEmuElementwise, HalfEveryOpSizeAndLayout) {
+  for (DType dtype : kHalfDtypes) {
+    for (BinaryOp op : kOps) {
+      // Around the pack of 8 and the block of 256 threads.
+      for (int64_t n : {1, 7, 8, 9, 31, 33, 129, 2049}) {
+        check(op, fractional({n}, dtype), fractional({n}, dtype));
+      }
+      // Integer values: exact quotients and ties for floor_divide, remainder, maximum.
+      check(op, values({129}, dtype, -300, 300, Edges::float_specials),
+            values({129}, dtype, -9, 10, Edges::float_specials));
+      check(op, fractional({33}, dtype), fractional({}, dtype));
+      check(op, fractional({}, dtype), fractional({1031}, dtype));
+      check(op, fractional({31, 33}, dtype), fractional({33}, dtype));
+      check(op, fractional({31, 1}, dtype), fractional({1, 17}, dtype));
+      Tensor a = fractional({33, 17}, dtype);
+      check(op, a, fractional({17, 33}, dtype).t());
+      check(op, a.slice(1, 0, 17, 3), a.slice(1, 1, 17, 3));
+      // Offsets of one element (unaligned: strided kernel) and of one pack
+      // (aligned: vector kernel with a tail).
+      check(op, fractional({130}, dtype).slice(0, 1, 130), fractional({129}, dtype));
+      check(op, fractional({137}, dtype).slice(0, 8, 137), fractional({129}, dtype));
+      check(op, fractional({9, 31}, dtype), fractional({9, 31}, dtype),
+            Tensor::empty({31, 9}, dtype).t());
+    }
+  }
+  cuda_emu::set_shuffle(true, 5);
+  check(BinaryOp::div, fractional({33, 129}, DType::bfloat16), fractional({129}, DType::bfloat16));
+  cuda_emu::set_shuffle(false);
 }
 
 TEST(CudaEmuElementwise, EmptyAndShuffledOrder) {

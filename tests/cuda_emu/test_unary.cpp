@@ -1,8 +1,8 @@
 // The CUDA unary maths and activation kernels (forward and fused backward)
 // run on the harness against cpu::unary and cpu::activation_backward: sizes
 // around the vector width and block size, special values, transposed,
-// sliced, permuted and unaligned views, strided outputs, in place, float32
-// and float64. Operations that are exact in IEEE arithmetic must match bit
+// sliced, permuted and unaligned views, strided outputs, in place, float32,
+// float64, float16 and bfloat16. Operations that are exact in IEEE arithmetic must match bit
 // for bit; transcendental ones within a few ulp (the CPU's float32 exp, log,
 // tanh, sigmoid and silu are its own vectorised approximations).
 #include <gtest/gtest.h>
@@ -242,6 +242,124 @@ TEST(CudaEmuUnary, EmptyAndShuffledOrder) {
   check_forward(kForward[11], random_tensor({33, 129}, DType::float32, -5, 5).t());
   check_backward(kBackward[4], random_tensor({129}, DType::float64, -2, 2),
                  random_tensor({129}, DType::float64, -5, 5));
+  cuda_emu::set_shuffle(false);
+}
+
+// --- float16 and bfloat16 ---------------------------------------------------
+// The kernels widen to float, compute as the float32 kernel does and round
+// once; the CPU runs its float32 kernel on widened values and rounds. Exact
+// ops agree bit for bit; transcendental ones within one ulp of the 16-bit
+// type, where the two float32 results straddle a rounding boundary.
+
+const DType kHalfDtypes[] = {DType::float16, DType::bfloat16};
+
+// Random values drawn in float32 and rounded to `dtype`, with the special
+// values planted first when `special`.
+Tensor half_tensor(const Shape& shape, DType dtype, double low, double high,
+                   bool special = false) {
+  Tensor x = random_tensor(shape, DType::float32, low, high);
+  if (special) plant_special_values(x);
+  return x.to(dtype);
+}
+
+// The 16-bit patterns ordered so that neighbouring values differ by one.
+int64_t ordered_half(uint16_t bits) {
+  return bits & 0x8000u ? -int64_t(bits & 0x7fffu) : int64_t(bits);
+}
+
+void expect_half_close(const Tensor& got_view, const Tensor& expected_view, int64_t max_ulp,
+                       const std::string& what) {
+  Tensor got = got_view.contiguous(), expected = expected_view.contiguous();
+  ASSERT_EQ(got.dtype(), expected.dtype()) << what;
+  ASSERT_EQ(got.numel(), expected.numel()) << what;
+  Tensor got_f = got.to(DType::float32), expected_f = expected.to(DType::float32);
+  const uint16_t* g = static_cast<const uint16_t*>(got.raw_data());
+  const uint16_t* e = static_cast<const uint16_t*>(expected.raw_data());
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const float gv = got_f.data<float>()[i], ev = expected_f.data<float>()[i];
+    if (std::isnan(gv) || std::isnan(ev)) {
+      ASSERT_TRUE(std::isnan(gv) && std::isnan(ev)) << what << " at " << i;
+      // The CPU's vectorised float32 maths makes NaNs of its own sign.
+      if (max_ulp == 0) {
+        ASSERT_EQ(g[i], e[i]) << what << " at " << i << ": NaN bits differ";
+      }
+      continue;
+    }
+    const int64_t d = std::abs(ordered_half(g[i]) - ordered_half(e[i]));
+    ASSERT_LE(d, max_ulp) << what << " at " << i << ": got " << gv << ", expected " << ev;
+  }
+}
+
+int64_t half_ulps(const Case& c) { return c.ulp == 0 ? 0 : 1; }
+
+void check_half_forward(const Case& c, const Tensor& x, const Tensor& out) {
+  Tensor expected = Tensor::empty(x.shape(), x.dtype());
+  cpu::unary(c.op, expected, x, c.alpha, c.beta);
+  cuda::BinaryGeometry g = cuda::binary_geometry(unary_op_name(c.op), out, x, x);
+  cuda::unary_raw(c.op, x.dtype(), out.raw_data(), x.raw_data(), g, c.alpha, c.beta);
+  expect_half_close(out, expected, half_ulps(c), describe(c.op, x));
+}
+
+void check_half_forward(const Case& c, const Tensor& x) {
+  check_half_forward(c, x, Tensor::full(x.shape(), Scalar(-7.0), x.dtype()));
+}
+
+void check_half_backward(const Case& c, const Tensor& grad, const Tensor& x,
+                         const Tensor& out = Tensor()) {
+  Tensor got = out.defined() ? out : Tensor::full(x.shape(), Scalar(-7.0), x.dtype());
+  Tensor expected = Tensor::empty(x.shape(), x.dtype());
+  cpu::activation_backward(c.op, expected, grad, x, c.alpha, c.beta);
+  cuda::BinaryGeometry g = cuda::binary_geometry(unary_op_name(c.op), got, grad, x);
+  cuda::activation_backward_raw(c.op, x.dtype(), got.raw_data(), grad.raw_data(), x.raw_data(),
+                                g, c.alpha, c.beta);
+  expect_half_close(got, expected, half_ulps(c), "backward of " + describe(c.op, x));
+}
+
+TEST(CudaEmuUnary, HalfForwardSizesViewsAndSpecialValues) {
+  for (DType dtype : kHalfDtypes) {
+    for (const Case& c : kForward) {
+      // Around the pack of 8 and the block of 256 threads.
+      for (int64_t n : {1, 7, 8, 9, 31, 33, 129, 2049}) {
+        check_half_forward(c, half_tensor({n}, dtype, c.low, c.high));
+      }
+      check_half_forward(c, half_tensor({33}, dtype, c.low, c.high, true));
+      Tensor a = half_tensor({31, 17}, dtype, c.low, c.high);
+      check_half_forward(c, a.t());
+      check_half_forward(c, a.slice(1, 1, 17, 3));
+      check_half_forward(c, a, Tensor::full({17, 31}, Scalar(-7.0), dtype).t());
+      // Offsets of one element (unaligned: the strided kernel) and of one
+      // pack (aligned: the vector kernel with a tail).
+      Tensor flat = half_tensor({139}, dtype, c.low, c.high);
+      check_half_forward(c, flat.slice(0, 1, 139));
+      check_half_forward(c, flat.slice(0, 8, 139));
+      Tensor in_place = half_tensor({135}, dtype, c.low, c.high);
+      check_half_forward(c, in_place.clone(), in_place);
+    }
+  }
+}
+
+TEST(CudaEmuUnary, HalfBackwardSizesAndViews) {
+  for (DType dtype : kHalfDtypes) {
+    for (const Case& c : kBackward) {
+      for (int64_t n : {1, 9, 31, 33, 129, 2049}) {
+        check_half_backward(c, half_tensor({n}, dtype, -2, 2),
+                            half_tensor({n}, dtype, c.low, c.high));
+      }
+      check_half_backward(c, half_tensor({33}, dtype, -2, 2),
+                          half_tensor({33}, dtype, c.low, c.high, true));
+      Tensor x = half_tensor({33, 17}, dtype, c.low, c.high);
+      Tensor grad = half_tensor({17, 33}, dtype, -2, 2);
+      check_half_backward(c, grad.t(), x);
+      check_half_backward(c, half_tensor({}, dtype, -2, 2).expand({33, 17}), x);
+      check_half_backward(c, grad.t(), x, Tensor::full({17, 33}, Scalar(-7.0), dtype).t());
+      Tensor flat = half_tensor({130}, dtype, c.low, c.high);
+      check_half_backward(c, half_tensor({129}, dtype, -2, 2), flat.slice(0, 1, 130));
+    }
+  }
+  cuda_emu::set_shuffle(true, 13);
+  check_half_backward(kBackward[5], half_tensor({129, 33}, DType::bfloat16, -2, 2).t(),
+                      half_tensor({33, 129}, DType::bfloat16, -5, 5));
+  check_half_forward(kForward[20], half_tensor({1031}, DType::float16, -5, 5));
   cuda_emu::set_shuffle(false);
 }
 

@@ -1,9 +1,10 @@
 // Device helpers for the exact (integer and bool) elementwise kernels of
-// elementwise.cu and compare.cu.
+// elementwise.cu and compare.cu, and their uniform loads of any dtype.
 #pragma once
 
 #include <type_traits>
 
+#include "core/half.h"
 #include "cuda/launch.cuh"
 
 namespace ember {
@@ -12,11 +13,16 @@ inline namespace EMBER_CUDA_BUILD {
 namespace exact {
 
 // A value every thread of the grid reads: through the read-only cache,
-// except for bool, which __ldg has no overload for.
+// except for bool, which __ldg has no overload for; the 16-bit floats go
+// through it as their bits.
 template <typename T>
 __device__ __forceinline__ T load_uniform(const T* p) {
   if constexpr (std::is_same_v<T, bool>) {
     return *p;
+  } else if constexpr (is_half_v<T>) {
+    T v;
+    v.bits = __ldg(reinterpret_cast<const unsigned short*>(p));
+    return v;
   } else {
     return __ldg(p);
   }
