@@ -81,6 +81,17 @@ def test_conv2d_backward(x_shape, w_shape, kwargs, dtype, which, device):
 
 
 @pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_conv1d_and_conv_transpose2d(dtype, device):
+    """Both run on conv2d's kernels (conv_transpose2d on its input gradient)."""
+    halves, widened = half_inputs((2, 4, 17), (6, 2, 3), dtype=dtype, device=device)
+    check_half(lambda x, w: F.conv1d(x, w, stride=2, padding=1, groups=2), halves, widened,
+               dtype=dtype, what="conv1d", **_tolerance(dtype, 2 * 3))
+    halves, widened = half_inputs((2, 4, 5, 7), (4, 3, 3, 2), dtype=dtype, device=device)
+    check_half(lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1), halves, widened,
+               dtype=dtype, what="conv_transpose2d", **_tolerance(dtype, 4 * 3 * 2))
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
 def test_conv2d_module(dtype, device):
     em.manual_seed(0)
     conv = em.nn.Conv2d(3, 4, 3, padding=1).to(device)
