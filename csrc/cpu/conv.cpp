@@ -1,6 +1,7 @@
 // CPU conv2d: each (image, group) is one GEMM between the group's weights and
 // the image's column matrix (im2col: one row per (channel, kh, kw), one column
 // per output pixel). The backward passes reuse the same column layout.
+// float16/bfloat16 run the float32 kernels on widened copies (cpu/widen.h).
 #include "cpu/conv.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
+#include "cpu/widen.h"
 
 namespace ember {
 namespace cpu {
@@ -252,6 +254,57 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* grad_out, T* grad_bias)
 EMBER_INSTANTIATE_CONV(float)
 EMBER_INSTANTIATE_CONV(double)
 #undef EMBER_INSTANTIATE_CONV
+
+void conv2d_forward(const Conv2dShape& s, const Tensor& input, const Tensor& weight,
+                    const Tensor& bias, const Tensor& out) {
+  if (is_half(out.dtype())) {
+    return into_widened(out, [&](const Tensor& wide) {
+      conv2d_forward(s, widen(input), widen(weight), widen(bias), wide);
+    });
+  }
+  EMBER_DISPATCH_FLOAT(out.dtype(), "conv2d", [&] {
+    conv2d_forward<scalar_t>(s, input.data<scalar_t>(), weight.data<scalar_t>(),
+                             bias.defined() ? bias.data<scalar_t>() : nullptr,
+                             out.data<scalar_t>());
+  });
+}
+
+void conv2d_backward_input(const Conv2dShape& s, const Tensor& grad_out, const Tensor& weight,
+                           const Tensor& grad_input) {
+  if (is_half(grad_input.dtype())) {
+    return into_widened(grad_input, [&](const Tensor& wide) {
+      conv2d_backward_input(s, widen(grad_out), widen(weight), wide);
+    });
+  }
+  EMBER_DISPATCH_FLOAT(grad_input.dtype(), "conv2d_backward", [&] {
+    conv2d_backward_input<scalar_t>(s, grad_out.data<scalar_t>(), weight.data<scalar_t>(),
+                                    grad_input.data<scalar_t>());
+  });
+}
+
+void conv2d_backward_weight(const Conv2dShape& s, const Tensor& grad_out, const Tensor& input,
+                            const Tensor& grad_weight) {
+  if (is_half(grad_weight.dtype())) {
+    return into_widened(grad_weight, [&](const Tensor& wide) {
+      conv2d_backward_weight(s, widen(grad_out), widen(input), wide);
+    });
+  }
+  EMBER_DISPATCH_FLOAT(grad_weight.dtype(), "conv2d_backward", [&] {
+    conv2d_backward_weight<scalar_t>(s, grad_out.data<scalar_t>(), input.data<scalar_t>(),
+                                     grad_weight.data<scalar_t>());
+  });
+}
+
+void conv2d_backward_bias(const Conv2dShape& s, const Tensor& grad_out, const Tensor& grad_bias) {
+  if (is_half(grad_bias.dtype())) {
+    return into_widened(grad_bias, [&](const Tensor& wide) {
+      conv2d_backward_bias(s, widen(grad_out), wide);
+    });
+  }
+  EMBER_DISPATCH_FLOAT(grad_bias.dtype(), "conv2d_backward", [&] {
+    conv2d_backward_bias<scalar_t>(s, grad_out.data<scalar_t>(), grad_bias.data<scalar_t>());
+  });
+}
 
 }  // namespace cpu
 }  // namespace ember

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "core/tensor.h"
+
 namespace ember {
 namespace cpu {
 
@@ -30,6 +32,17 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* grad_out, const T* in
 // grad_bias (out_channels) = grad_out summed over batch and space.
 template <typename T>
 void conv2d_backward_bias(const Conv2dShape& s, const T* grad_out, T* grad_bias);
+
+// The same on contiguous CPU tensors of one dtype: float32/float64, and
+// float16/bfloat16 computed in float32 on the widened operands with each
+// output rounded once. `bias` may be undefined; outputs are overwritten.
+void conv2d_forward(const Conv2dShape& s, const Tensor& input, const Tensor& weight,
+                    const Tensor& bias, const Tensor& out);
+void conv2d_backward_input(const Conv2dShape& s, const Tensor& grad_out, const Tensor& weight,
+                           const Tensor& grad_input);
+void conv2d_backward_weight(const Conv2dShape& s, const Tensor& grad_out, const Tensor& input,
+                            const Tensor& grad_weight);
+void conv2d_backward_bias(const Conv2dShape& s, const Tensor& grad_out, const Tensor& grad_bias);
 
 }  // namespace cpu
 }  // namespace ember

@@ -12,6 +12,9 @@
 //   grad bias:    a block per channel, warp shuffles then shared memory.
 // Groups run on blockIdx.z. Index decompositions use multiply-shift division
 // by divisors fixed at launch, done once per gathered element, never per FMA.
+// float16/bfloat16 operands are converted to float as they are gathered: the
+// shared tiles, the accumulators and the split-K partials are float, and each
+// output is rounded to 16 bits once, when it is stored.
 #include <algorithm>
 #include <initializer_list>
 
@@ -83,12 +86,13 @@ struct alignas(16) Tiles {
 };
 
 // acc += A[:, k_begin:k_end] * B[k_begin:k_end, :] for the block's tile.
-// The loaders gather a tile of step k0 into registers (fetch) and then into
-// shared memory (put); the next step's fetch overlaps this step's FMAs.
-template <typename T, typename LoadA, typename LoadB>
+// The loaders gather a tile of step k0 into registers (fetch, converting to
+// the accumulator type A) and then into shared memory (put); the next step's
+// fetch overlaps this step's FMAs.
+template <typename A, typename LoadA, typename LoadB>
 __device__ __forceinline__ void gemm_tile(LoadA& load_a, LoadB& load_b, int k_begin, int k_end,
-                                          T (&acc)[kThreadM][kThreadN]) {
-  __shared__ Tiles<T> tiles;
+                                          A (&acc)[kThreadM][kThreadN]) {
+  __shared__ Tiles<A> tiles;
   typename LoadA::Regs ra;
   typename LoadB::Regs rb;
   load_a.fetch(k_begin, ra);
@@ -106,7 +110,7 @@ __device__ __forceinline__ void gemm_tile(LoadA& load_a, LoadB& load_b, int k_be
     }
     EMBER_UNROLL
     for (int kk = 0; kk < kTileK; ++kk) {
-      T a[kThreadM], b[kThreadN];
+      A a[kThreadM], b[kThreadN];
       EMBER_UNROLL
       for (int i = 0; i < kThreadM / 2; ++i) {
         a[i] = tiles.a[buf][kk][row0 + i];
@@ -151,8 +155,9 @@ __device__ __forceinline__ int kfast_row(int j) {
 // A[(n, oh, ow), (c, kh, kw)] = input[n, c, oh*s - p + kh*d, ow*s - p + kw*d].
 template <typename T>
 struct ForwardInput {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kMFastSteps];
+    A v[kMFastSteps];
   };
   const ConvParams& p;
   const T* image = nullptr;
@@ -174,18 +179,18 @@ struct ForwardInput {
     EMBER_UNROLL
     for (int j = 0; j < kMFastSteps; ++j) {
       const int k = k0 + mfast_k(j);
-      T v = T(0);
+      A v = A(0);
       if (valid && k < p.rows) {
         const int c = p.by_taps.div(k), tap = k - c * p.taps;
         const int kh = p.by_kernel_w.div(tap), kw = tap - kh * p.kernel_w;
         const int ih = ih0 + kh * p.dilation_h, iw = iw0 + kw * p.dilation_w;
         if (unsigned(ih) < unsigned(p.in_h) && unsigned(iw) < unsigned(p.in_w))
-          v = image[int64_t(c) * p.in_plane + ih * p.in_w + iw];
+          v = A(image[int64_t(c) * p.in_plane + ih * p.in_w + iw]);
       }
       r.v[j] = v;
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileM + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileM + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kMFastSteps; ++j) tile[mfast_k(j)][mfast_row()] = r.v[j];
   }
@@ -194,8 +199,9 @@ struct ForwardInput {
 // B[(c, kh, kw), oc] = weight[oc, c, kh, kw] (the group's rows x group_out).
 template <typename T>
 struct ForwardWeight {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kKFastRowsB];
+    A v[kKFastRowsB];
   };
   const T* weight;
   int rows, cols, n0;
@@ -205,10 +211,10 @@ struct ForwardWeight {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) {
       const int oc = n0 + kfast_row(j);
-      r.v[j] = oc < cols && k < rows ? weight[int64_t(oc) * rows + k] : T(0);
+      r.v[j] = oc < cols && k < rows ? A(weight[int64_t(oc) * rows + k]) : A(0);
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileN + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileN + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) tile[kfast_k()][kfast_row(j)] = r.v[j];
   }
@@ -224,7 +230,7 @@ __global__ void __launch_bounds__(kThreads)
   ForwardInput<T> load_a(p, input, group, m0);
   ForwardWeight<T> load_b{weight + int64_t(group) * p.group_out * p.rows, p.rows, p.group_out,
                           n0};
-  T acc[kThreadM][kThreadN] = {};
+  acc_t<T> acc[kThreadM][kThreadN] = {};
   gemm_tile(load_a, load_b, 0, p.rows, acc);
   const int channel0 = group * p.group_out + n0;
   EMBER_UNROLL
@@ -237,7 +243,8 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = 0; j < kThreadN; ++j) {
       const int col = thread_col(j);
       if (n0 + col >= p.group_out) continue;
-      dst[int64_t(col) * p.out_plane] = acc[i][j] + (bias ? bias[channel0 + col] : T(0));
+      dst[int64_t(col) * p.out_plane] =
+          T(acc[i][j] + (bias ? acc_t<T>(bias[channel0 + col]) : acc_t<T>(0)));
     }
   }
 }
@@ -249,8 +256,9 @@ __global__ void __launch_bounds__(kThreads)
 // input pixel (ih, iw) through that tap.
 template <typename T>
 struct GradOutGather {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kMFastSteps];
+    A v[kMFastSteps];
   };
   const ConvParams& p;
   const T* image = nullptr;
@@ -272,7 +280,7 @@ struct GradOutGather {
     EMBER_UNROLL
     for (int j = 0; j < kMFastSteps; ++j) {
       const int k = k0 + mfast_k(j);
-      T v = T(0);
+      A v = A(0);
       if (valid && k < p.group_out * p.taps) {
         const int oc = p.by_taps.div(k), tap = k - oc * p.taps;
         const int kh = p.by_kernel_w.div(tap), kw = tap - kh * p.kernel_w;
@@ -280,13 +288,13 @@ struct GradOutGather {
         if (th >= 0 && tw >= 0) {
           const int oh = p.by_stride_h.div(th), ow = p.by_stride_w.div(tw);
           if (oh * p.stride_h == th && ow * p.stride_w == tw && oh < p.out_h && ow < p.out_w)
-            v = image[int64_t(oc) * p.out_plane + oh * p.out_w + ow];
+            v = A(image[int64_t(oc) * p.out_plane + oh * p.out_w + ow]);
         }
       }
       r.v[j] = v;
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileM + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileM + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kMFastSteps; ++j) tile[mfast_k(j)][mfast_row()] = r.v[j];
   }
@@ -295,8 +303,9 @@ struct GradOutGather {
 // B[(oc, kh, kw), c] = weight[oc, c, kh, kw] within the group.
 template <typename T>
 struct TransposedWeight {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kKFastRowsB];
+    A v[kKFastRowsB];
   };
   const ConvParams& p;
   const T* weight;
@@ -310,10 +319,10 @@ struct TransposedWeight {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) {
       const int c = n0 + kfast_row(j);
-      r.v[j] = valid && c < p.group_in ? src[c * p.taps] : T(0);
+      r.v[j] = valid && c < p.group_in ? A(src[c * p.taps]) : A(0);
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileN + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileN + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) tile[kfast_k()][kfast_row(j)] = r.v[j];
   }
@@ -327,7 +336,7 @@ __global__ void __launch_bounds__(kThreads)
   const int m0 = int(blockIdx.x) * kTileM, n0 = int(blockIdx.y) * kTileN;
   GradOutGather<T> load_a(p, grad_out, group, m0);
   TransposedWeight<T> load_b{p, weight + int64_t(group) * p.group_out * p.rows, n0};
-  T acc[kThreadM][kThreadN] = {};
+  acc_t<T> acc[kThreadM][kThreadN] = {};
   gemm_tile(load_a, load_b, 0, p.group_out * p.taps, acc);
   const int channel0 = group * p.group_in + n0;
   EMBER_UNROLL
@@ -339,7 +348,7 @@ __global__ void __launch_bounds__(kThreads)
     EMBER_UNROLL
     for (int j = 0; j < kThreadN; ++j) {
       const int col = thread_col(j);
-      if (n0 + col < p.group_in) dst[int64_t(col) * p.in_plane] = acc[i][j];
+      if (n0 + col < p.group_in) dst[int64_t(col) * p.in_plane] = T(acc[i][j]);
     }
   }
 }
@@ -350,8 +359,9 @@ __global__ void __launch_bounds__(kThreads)
 // each thread keeps its rows' offsets and decomposes one k per step.
 template <typename T>
 struct InputByTap {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kKFastRowsA];
+    A v[kKFastRowsA];
   };
   const ConvParams& p;
   const T* input;
@@ -382,11 +392,11 @@ struct InputByTap {
     for (int j = 0; j < kKFastRowsA; ++j) {
       const int ih = ih0 + dh[j], iw = iw0 + dw[j];
       r.v[j] = valid && unsigned(ih) < unsigned(p.in_h) && unsigned(iw) < unsigned(p.in_w)
-                   ? image[channel_offset[j] + ih * p.in_w + iw]
-                   : T(0);
+                   ? A(image[channel_offset[j] + ih * p.in_w + iw])
+                   : A(0);
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileM + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileM + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsA; ++j) tile[kfast_k()][kfast_row(j)] = r.v[j];
   }
@@ -395,8 +405,9 @@ struct InputByTap {
 // B[(n, oh, ow), oc] = grad_out[n, oc, oh, ow] within the group.
 template <typename T>
 struct GradOutByPixel {
+  using A = acc_t<T>;
   struct Regs {
-    T v[kKFastRowsB];
+    A v[kKFastRowsB];
   };
   const ConvParams& p;
   const T* grad_out;
@@ -410,10 +421,10 @@ struct GradOutByPixel {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) {
       const int oc = n0 + kfast_row(j);
-      r.v[j] = valid && oc < p.group_out ? src[int64_t(oc) * p.out_plane] : T(0);
+      r.v[j] = valid && oc < p.group_out ? A(src[int64_t(oc) * p.out_plane]) : A(0);
     }
   }
-  __device__ __forceinline__ void put(T (*tile)[kTileN + kPad], const Regs& r) const {
+  __device__ __forceinline__ void put(A (*tile)[kTileN + kPad], const Regs& r) const {
     EMBER_UNROLL
     for (int j = 0; j < kKFastRowsB; ++j) tile[kfast_k()][kfast_row(j)] = r.v[j];
   }
@@ -421,10 +432,11 @@ struct GradOutByPixel {
 
 // blockIdx.z = group * splits + split; split s reduces k in
 // [s * chunk, (s + 1) * chunk) and writes its own (out_c, rows) slice of
-// `dst` (grad_weight itself when splits == 1).
-template <typename T>
+// `dst`: grad_weight itself (D = T) when splits == 1, else the workspace of
+// unrounded partials (D = acc_t<T>).
+template <typename T, typename D>
 __global__ void __launch_bounds__(kThreads)
-    conv2d_backward_weight_kernel(T* __restrict__ dst, const T* __restrict__ grad_out,
+    conv2d_backward_weight_kernel(D* __restrict__ dst, const T* __restrict__ grad_out,
                                   const T* __restrict__ input, ConvParams p, int splits,
                                   int chunk) {
   const int group = int(blockIdx.z) / splits, split = int(blockIdx.z) % splits;
@@ -434,9 +446,9 @@ __global__ void __launch_bounds__(kThreads)
   const int k_total = p.batch * p.out_plane;
   const int k_begin = split * chunk;
   const int k_end = k_total - k_begin < chunk ? k_total : k_begin + chunk;
-  T acc[kThreadM][kThreadN] = {};
+  acc_t<T> acc[kThreadM][kThreadN] = {};
   gemm_tile(load_a, load_b, k_begin, k_end, acc);
-  T* slice = dst + (int64_t(split) * p.out_c + int64_t(group) * p.group_out + n0) * p.rows;
+  D* slice = dst + (int64_t(split) * p.out_c + int64_t(group) * p.group_out + n0) * p.rows;
   EMBER_UNROLL
   for (int j = 0; j < kThreadN; ++j) {
     const int col = thread_col(j);
@@ -444,21 +456,21 @@ __global__ void __launch_bounds__(kThreads)
     EMBER_UNROLL
     for (int i = 0; i < kThreadM; ++i) {
       const int r = m0 + thread_row(i);
-      if (r < p.rows) slice[int64_t(col) * p.rows + r] = acc[i][j];
+      if (r < p.rows) slice[int64_t(col) * p.rows + r] = D(acc[i][j]);
     }
   }
 }
 
-// out[i] = sum over s of partial[s * size + i], s in order.
+// out[i] = sum over s of partial[s * size + i], s in order, rounded once.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    sum_splits_kernel(T* __restrict__ out, const T* __restrict__ partial, int64_t size,
+    sum_splits_kernel(T* __restrict__ out, const acc_t<T>* __restrict__ partial, int64_t size,
                       int splits) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < size; i += step) {
-    T total = partial[i];
+    acc_t<T> total = partial[i];
     for (int s = 1; s < splits; ++s) total += partial[s * size + i];
-    out[i] = total;
+    out[i] = T(total);
   }
 }
 
@@ -472,12 +484,13 @@ __global__ void __launch_bounds__(kThreads)
     conv2d_backward_bias_kernel(T* __restrict__ grad_bias, const T* __restrict__ grad_out,
                                 int batch, int out_c, int out_plane, int image_step,
                                 int pixel_step) {
-  __shared__ T partial[kThreads / 32];
+  using A = acc_t<T>;
+  __shared__ A partial[kThreads / 32];
   const int oc = int(blockIdx.x);
   int n = int(threadIdx.x) / out_plane, pixel = int(threadIdx.x) % out_plane;
-  T total = T(0);
+  A total = A(0);
   while (n < batch) {
-    total += grad_out[(int64_t(n) * out_c + oc) * out_plane + pixel];
+    total += A(grad_out[(int64_t(n) * out_c + oc) * out_plane + pixel]);
     n += image_step;
     pixel += pixel_step;
     if (pixel >= out_plane) {
@@ -490,18 +503,13 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = total;
   __syncthreads();
   if (threadIdx.x == 0) {
-    T sum = partial[0];
+    A sum = partial[0];
     for (int w = 1; w < kThreads / 32; ++w) sum += partial[w];
-    grad_bias[oc] = sum;
+    grad_bias[oc] = T(sum);
   }
 }
 
 // ---- host side -------------------------------------------------------------
-
-[[noreturn]] void bad_dtype(const char* op, DType dtype) {
-  EMBER_FAIL(type, op, ": no CUDA kernel for dtype ", dtype_name(dtype),
-             " (float32 and float64 have one)");
-}
 
 ConvParams make_params(const char* op, const Conv2dGeometry& g) {
   const int64_t limit = int64_t(1) << 31;
@@ -594,8 +602,8 @@ void backward_input_typed(T* grad_input, const T* grad_out, const T* weight,
 }
 
 template <typename T>
-void backward_weight_typed(T* grad_weight, const T* grad_out, const T* input, T* workspace,
-                           const Conv2dGeometry& g, int splits) {
+void backward_weight_typed(T* grad_weight, const T* grad_out, const T* input,
+                           acc_t<T>* workspace, const Conv2dGeometry& g, int splits) {
   const ConvParams p = make_params("conv2d_backward", g);
   const int64_t size = int64_t(p.out_c) * p.rows;
   if (size == 0) return;
@@ -605,12 +613,15 @@ void backward_weight_typed(T* grad_weight, const T* grad_out, const T* input, T*
   const Split split = weight_split(p, splits);
   EMBER_CHECK(split.splits == 1 || workspace != nullptr, "conv2d_backward: the grad-weight "
               "reduction is split ", split.splits, " ways and needs a workspace");
-  T* dst = split.splits == 1 ? grad_weight : workspace;
   const dim3 grid(unsigned(ceil_div(p.rows, kTileM)), unsigned(ceil_div(p.group_out, kTileN)),
                   unsigned(g.groups * split.splits));
-  launch(conv2d_backward_weight_kernel<T>, grid, dim3(kThreads), 0, current_stream(), dst,
-         grad_out, input, p, split.splits, split.chunk);
-  if (split.splits == 1) return;
+  if (split.splits == 1) {
+    launch(conv2d_backward_weight_kernel<T, T>, grid, dim3(kThreads), 0, current_stream(),
+           grad_weight, grad_out, input, p, 1, split.chunk);
+    return;
+  }
+  launch(conv2d_backward_weight_kernel<T, acc_t<T>>, grid, dim3(kThreads), 0, current_stream(),
+         workspace, grad_out, input, p, split.splits, split.chunk);
   const int64_t blocks = std::min<int64_t>(ceil_div<int64_t>(size, kThreads), 65535);
   launch(sum_splits_kernel<T>, dim3(unsigned(blocks)), dim3(kThreads), 0, current_stream(),
          grad_weight, workspace, size, split.splits);
@@ -630,32 +641,19 @@ void backward_bias_typed(T* grad_bias, const T* grad_out, const Conv2dGeometry& 
 
 void conv2d_forward_raw(DType dtype, void* out, const void* input, const void* weight,
                         const void* bias, const Conv2dGeometry& g) {
-  switch (dtype) {
-    case DType::float32:
-      return forward_typed(static_cast<float*>(out), static_cast<const float*>(input),
-                           static_cast<const float*>(weight), static_cast<const float*>(bias),
-                           g);
-    case DType::float64:
-      return forward_typed(static_cast<double*>(out), static_cast<const double*>(input),
-                           static_cast<const double*>(weight), static_cast<const double*>(bias),
-                           g);
-    default: bad_dtype("conv2d", dtype);
-  }
+  EMBER_DISPATCH_FLOAT_AND_HALF(dtype, "conv2d", [&] {
+    forward_typed(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input),
+                  static_cast<const scalar_t*>(weight), static_cast<const scalar_t*>(bias), g);
+  });
 }
 
 void conv2d_backward_input_raw(DType dtype, void* grad_input, const void* grad_out,
                                const void* weight, const Conv2dGeometry& g) {
-  switch (dtype) {
-    case DType::float32:
-      return backward_input_typed(static_cast<float*>(grad_input),
-                                  static_cast<const float*>(grad_out),
-                                  static_cast<const float*>(weight), g);
-    case DType::float64:
-      return backward_input_typed(static_cast<double*>(grad_input),
-                                  static_cast<const double*>(grad_out),
-                                  static_cast<const double*>(weight), g);
-    default: bad_dtype("conv2d_backward", dtype);
-  }
+  EMBER_DISPATCH_FLOAT_AND_HALF(dtype, "conv2d_backward", [&] {
+    backward_input_typed(static_cast<scalar_t*>(grad_input),
+                         static_cast<const scalar_t*>(grad_out),
+                         static_cast<const scalar_t*>(weight), g);
+  });
 }
 
 int64_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int splits) {
@@ -668,32 +666,20 @@ int64_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int splits) {
 void conv2d_backward_weight_raw(DType dtype, void* grad_weight, const void* grad_out,
                                 const void* input, void* workspace, const Conv2dGeometry& g,
                                 int splits) {
-  switch (dtype) {
-    case DType::float32:
-      return backward_weight_typed(static_cast<float*>(grad_weight),
-                                   static_cast<const float*>(grad_out),
-                                   static_cast<const float*>(input),
-                                   static_cast<float*>(workspace), g, splits);
-    case DType::float64:
-      return backward_weight_typed(static_cast<double*>(grad_weight),
-                                   static_cast<const double*>(grad_out),
-                                   static_cast<const double*>(input),
-                                   static_cast<double*>(workspace), g, splits);
-    default: bad_dtype("conv2d_backward", dtype);
-  }
+  EMBER_DISPATCH_FLOAT_AND_HALF(dtype, "conv2d_backward", [&] {
+    backward_weight_typed(static_cast<scalar_t*>(grad_weight),
+                          static_cast<const scalar_t*>(grad_out),
+                          static_cast<const scalar_t*>(input),
+                          static_cast<acc_t<scalar_t>*>(workspace), g, splits);
+  });
 }
 
 void conv2d_backward_bias_raw(DType dtype, void* grad_bias, const void* grad_out,
                               const Conv2dGeometry& g) {
-  switch (dtype) {
-    case DType::float32:
-      return backward_bias_typed(static_cast<float*>(grad_bias),
-                                 static_cast<const float*>(grad_out), g);
-    case DType::float64:
-      return backward_bias_typed(static_cast<double*>(grad_bias),
-                                 static_cast<const double*>(grad_out), g);
-    default: bad_dtype("conv2d_backward", dtype);
-  }
+  EMBER_DISPATCH_FLOAT_AND_HALF(dtype, "conv2d_backward", [&] {
+    backward_bias_typed(static_cast<scalar_t*>(grad_bias),
+                        static_cast<const scalar_t*>(grad_out), g);
+  });
 }
 
 namespace {
@@ -727,9 +713,11 @@ void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                             const Tensor& input, const Conv2dGeometry& g) {
   check_operands("conv2d_backward", {&grad_weight, &grad_out, &input});
   const int64_t workspace_size = conv2d_backward_weight_workspace(g, 0);
+  // The partials of a 16-bit gradient stay in float until the final sum.
+  const DType partial_dtype = is_half(grad_out.dtype()) ? DType::float32 : grad_out.dtype();
   Tensor workspace;
   if (workspace_size > 0)
-    workspace = Tensor::empty({workspace_size}, grad_out.dtype(), grad_out.device());
+    workspace = Tensor::empty({workspace_size}, partial_dtype, grad_out.device());
   conv2d_backward_weight_raw(grad_out.dtype(), grad_weight.raw_data(), grad_out.raw_data(),
                              input.raw_data(), workspace.defined() ? workspace.raw_data() : nullptr,
                              g, 0);

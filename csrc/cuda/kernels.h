@@ -227,13 +227,15 @@ struct Conv2dGeometry {
 };
 
 // On device pointers to contiguous NCHW / (OC, C / groups, KH, KW) buffers in
-// float32/float64 (`dtype`); `bias` may be null. Outputs are overwritten.
+// float32/float64/float16/bfloat16 (`dtype`); `bias` may be null. Outputs are
+// overwritten.
 void conv2d_forward_raw(DType dtype, void* out, const void* input, const void* weight,
                         const void* bias, const Conv2dGeometry& g);
 void conv2d_backward_input_raw(DType dtype, void* grad_input, const void* grad_out,
                                const void* weight, const Conv2dGeometry& g);
-// Elements (of the dtype) of the workspace conv2d_backward_weight_raw needs
-// for its split reduction; 0 when it needs none. `splits` (0: choose) is
+// Elements (of the dtype; of float32 for float16/bfloat16, whose partial sums
+// stay unrounded) of the workspace conv2d_backward_weight_raw needs for its
+// split reduction; 0 when it needs none. `splits` (0: choose) is
 // there for the tests and must match the call's.
 int64_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int splits = 0);
 void conv2d_backward_weight_raw(DType dtype, void* grad_weight, const void* grad_out,

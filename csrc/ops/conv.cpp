@@ -39,7 +39,7 @@ cpu::Conv2dShape conv_shape(const Tensor& input, const Tensor& weight, const Sha
   EMBER_CHECK_KIND(type, input.dtype() == weight.dtype(), "conv2d: input and weight must have "
                    "the same dtype, got ", input.str(), " and ", weight.str());
   EMBER_CHECK_KIND(type, is_floating(input.dtype()), "conv2d: unsupported dtype ",
-                   dtype_name(input.dtype()), " (only float32 and float64)");
+                   dtype_name(input.dtype()), " (float32, float64, float16 and bfloat16 only)");
   EMBER_CHECK(input.dim() == 4, "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, "
               "got shape ", shape_str(input.shape()));
   EMBER_CHECK(weight.dim() == 4, "conv2d: expected a 4-D weight (out_channels, in_channels / "
@@ -111,13 +111,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   Tensor x = input.contiguous(), w = weight.contiguous();
   Tensor b = bias.defined() ? bias.contiguous() : bias;
   switch (input.device().type) {
-    case DeviceType::cpu:
-      EMBER_DISPATCH_FLOAT(input.dtype(), "conv2d", [&] {
-        cpu::conv2d_forward<scalar_t>(s, x.data<scalar_t>(), w.data<scalar_t>(),
-                                      b.defined() ? b.data<scalar_t>() : nullptr,
-                                      out.data<scalar_t>());
-      });
-      break;
+    case DeviceType::cpu: cpu::conv2d_forward(s, x, w, b, out); break;
     case DeviceType::cuda: cuda::conv2d_forward(out, x, w, b, cuda::conv2d_geometry(s)); break;
     default: no_kernel("conv2d", input.device());
   }
@@ -143,16 +137,9 @@ std::vector<Tensor> conv2d_backward(const Tensor& grad_out, const Tensor& input,
   if (g.numel() == 0) return grads;
   switch (input.device().type) {
     case DeviceType::cpu:
-      EMBER_DISPATCH_FLOAT(input.dtype(), "conv2d_backward", [&] {
-        if (need_input)
-          cpu::conv2d_backward_input<scalar_t>(s, g.data<scalar_t>(), w.data<scalar_t>(),
-                                               grads[0].data<scalar_t>());
-        if (need_weight)
-          cpu::conv2d_backward_weight<scalar_t>(s, g.data<scalar_t>(), x.data<scalar_t>(),
-                                                grads[1].data<scalar_t>());
-        if (need_bias)
-          cpu::conv2d_backward_bias<scalar_t>(s, g.data<scalar_t>(), grads[2].data<scalar_t>());
-      });
+      if (need_input) cpu::conv2d_backward_input(s, g, w, grads[0]);
+      if (need_weight) cpu::conv2d_backward_weight(s, g, x, grads[1]);
+      if (need_bias) cpu::conv2d_backward_bias(s, g, grads[2]);
       break;
     case DeviceType::cuda: {
       const cuda::Conv2dGeometry geometry = cuda::conv2d_geometry(s);

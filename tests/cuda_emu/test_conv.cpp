@@ -5,6 +5,8 @@
 // 3, padding 0 to 3 (and uneven), dilation 1 and 2, groups 1, 2 and
 // depthwise, the grad-weight reduction whole and split, and shuffle mode.
 // Outputs start as a sentinel and are compared element by element.
+// float16/bfloat16: the CUDA kernels and the CPU path (float32 on widened
+// operands) are both held to a float64 reference of the widened inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -192,6 +194,149 @@ TEST(CudaEmuConv, Shuffled) {
   check_case({2, 3, 9, 9, 7, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1}, DType::float32, 2);
   check_case({2, 6, 5, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2}, DType::float64);
   cuda_emu::set_shuffle(false);
+}
+
+// ---- float16 / bfloat16 ------------------------------------------------------
+
+// A 16-bit result against the float64 one: one rounding to 16 bits (half an
+// ulp, taken as a whole one) plus float accumulation over `terms` products of
+// values in [-1, 1].
+int64_t half_mismatches(const Tensor& got, const Tensor& expected, int64_t terms,
+                        int64_t* first) {
+  const double eps = got.dtype() == DType::float16 ? 0x1p-10 : 0x1p-7;
+  const Tensor wide = got.to(DType::float64);
+  int64_t count = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const double g = value(wide, i), e = value(expected, i);
+    const double tol = eps * std::fabs(e) + 4 * 0x1p-24 * double(std::max<int64_t>(terms, 1));
+    if (!(std::fabs(g - e) <= tol) && count++ == 0 && first) *first = i;
+  }
+  return count;
+}
+
+void expect_half_close(const Tensor& got, const Tensor& expected, int64_t terms,
+                       const std::string& what) {
+  ASSERT_EQ(got.numel(), expected.numel()) << what;
+  int64_t first = -1;
+  const int64_t bad = half_mismatches(got, expected, terms, &first);
+  EXPECT_EQ(bad, 0) << what << ": first at " << first << " got "
+                    << value(got.to(DType::float64), first) << " expected "
+                    << value(expected, first);
+}
+
+// Every kernel of one case in a 16-bit `dtype`: the CUDA kernel and the CPU
+// path, each against float64 on the same (exactly widened) inputs.
+void check_half_case(const Case& c, DType dtype, int weight_splits = 0) {
+  const cpu::Conv2dShape s = shape_of(c);
+  const cuda::Conv2dGeometry g = cuda::conv2d_geometry(s);
+  const std::string what = describe(c, dtype);
+  const Shape in_shape{c.batch, c.channels, c.h, c.w};
+  const Shape w_shape{c.out_channels, c.channels / c.groups, c.kernel_h, c.kernel_w};
+  const Shape out_shape{c.batch, c.out_channels, s.out_h, s.out_w};
+  const Tensor x = random_from_f64(in_shape, dtype, -1.0, 1.0),
+               w = random_from_f64(w_shape, dtype, -1.0, 1.0);
+  const Tensor bias = random_from_f64({c.out_channels}, dtype, -1.0, 1.0);
+  const Tensor grad_out = random_from_f64(out_shape, dtype, -1.0, 1.0);
+  const Tensor x64 = x.to(DType::float64), w64 = w.to(DType::float64);
+  const Tensor bias64 = bias.to(DType::float64), grad_out64 = grad_out.to(DType::float64);
+  const int64_t taps = c.kernel_h * c.kernel_w;
+  const int64_t pixels = s.out_h * s.out_w;
+
+  for (bool with_bias : {false, true}) {
+    Tensor expected = Tensor::empty(out_shape, DType::float64);
+    Tensor got = sentinel(out_shape, dtype), cpu_got = sentinel(out_shape, dtype);
+    cpu::conv2d_forward(s, x64, w64, with_bias ? bias64 : Tensor(), expected);
+    cpu::conv2d_forward(s, x, w, with_bias ? bias : Tensor(), cpu_got);
+    cuda::conv2d_forward_raw(dtype, got.raw_data(), x.raw_data(), w.raw_data(),
+                             with_bias ? bias.raw_data() : nullptr, g);
+    const int64_t terms = c.channels / c.groups * taps + 1;
+    const std::string label = what + (with_bias ? " forward+bias" : " forward");
+    expect_half_close(got, expected, terms, label);
+    expect_half_close(cpu_got, expected, terms, label + " (CPU)");
+  }
+  {
+    Tensor expected = Tensor::empty(in_shape, DType::float64);
+    Tensor got = sentinel(in_shape, dtype), cpu_got = sentinel(in_shape, dtype);
+    cpu::conv2d_backward_input(s, grad_out64, w64, expected);
+    cpu::conv2d_backward_input(s, grad_out, w, cpu_got);
+    cuda::conv2d_backward_input_raw(dtype, got.raw_data(), grad_out.raw_data(), w.raw_data(), g);
+    const int64_t terms = c.out_channels / c.groups * taps;
+    expect_half_close(got, expected, terms, what + " grad input");
+    expect_half_close(cpu_got, expected, terms, what + " grad input (CPU)");
+  }
+  {
+    Tensor expected = Tensor::empty(w_shape, DType::float64);
+    Tensor got = sentinel(w_shape, dtype), cpu_got = sentinel(w_shape, dtype);
+    cpu::conv2d_backward_weight(s, grad_out64, x64, expected);
+    cpu::conv2d_backward_weight(s, grad_out, x, cpu_got);
+    // The partial sums are float: a 16-bit workspace would round each split.
+    const int64_t workspace_size = cuda::conv2d_backward_weight_workspace(g, weight_splits);
+    std::vector<float> workspace(size_t(workspace_size), -3.0f);
+    cuda::conv2d_backward_weight_raw(dtype, got.raw_data(), grad_out.raw_data(), x.raw_data(),
+                                     workspace_size ? workspace.data() : nullptr, g,
+                                     weight_splits);
+    const std::string label = what + " grad weight, splits " + std::to_string(weight_splits);
+    expect_half_close(got, expected, c.batch * pixels, label);
+    expect_half_close(cpu_got, expected, c.batch * pixels, label + " (CPU)");
+  }
+  {
+    Tensor expected = Tensor::empty({c.out_channels}, DType::float64);
+    Tensor got = sentinel({c.out_channels}, dtype), cpu_got = sentinel({c.out_channels}, dtype);
+    cpu::conv2d_backward_bias(s, grad_out64, expected);
+    cpu::conv2d_backward_bias(s, grad_out, cpu_got);
+    cuda::conv2d_backward_bias_raw(dtype, got.raw_data(), grad_out.raw_data(), g);
+    expect_half_close(got, expected, c.batch * pixels, what + " grad bias");
+    expect_half_close(cpu_got, expected, c.batch * pixels, what + " grad bias (CPU)");
+  }
+}
+
+void check_halves(const Case& c, int weight_splits = 0) {
+  for (DType dtype : {DType::float16, DType::bfloat16}) check_half_case(c, dtype, weight_splits);
+}
+
+//                 N  C   H    W   OC KH KW sh sw pt pl pb pr dh dw  g
+TEST(CudaEmuConvHalf, KernelSizesStridesPadding) {
+  check_halves({1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1});
+  check_halves({2, 3, 9, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  check_halves({3, 5, 13, 13, 33, 3, 5, 2, 2, 1, 2, 1, 2, 1, 1, 1});
+  check_halves({2, 3, 9, 13, 7, 3, 3, 2, 1, 1, 0, 2, 3, 1, 2, 1});
+}
+
+TEST(CudaEmuConvHalf, GroupsAndDepthwise) {
+  check_halves({2, 6, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 2});
+  check_halves({3, 5, 13, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5});
+}
+
+// 31, 33 and 129 GEMM rows/columns either side of the 128 x 64 tile.
+TEST(CudaEmuConvHalf, TileEdges) {
+  check_halves({1, 33, 1, 129, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1});
+  check_halves({1, 65, 3, 43, 9, 1, 2, 1, 1, 0, 0, 0, 1, 1, 1, 1});
+}
+
+// The split grad-weight reduction: float partials summed in order, rounded once.
+TEST(CudaEmuConvHalf, SplitWeightReduction) {
+  for (int splits : {3, 100})
+    check_halves({3, 5, 13, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, splits);
+}
+
+TEST(CudaEmuConvHalf, Shuffled) {
+  cuda_emu::set_shuffle(true, 13);
+  check_half_case({2, 3, 9, 9, 7, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1}, DType::float16, 2);
+  check_half_case({2, 6, 5, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2}, DType::bfloat16);
+  cuda_emu::set_shuffle(false);
+}
+
+// A result two ulps off (40 lies in [32, 64), where an ulp is 32 eps) is caught.
+TEST(CudaEmuConvHalf, ComparisonCatchesOneWrongElement) {
+  for (DType dtype : {DType::float16, DType::bfloat16}) {
+    const double eps = dtype == DType::float16 ? 0x1p-10 : 0x1p-7;
+    const Tensor expected = Tensor::full({5}, Scalar(40.0), DType::float64);
+    Tensor got = Tensor::full({5}, Scalar(40.0), dtype);
+    Tensor(got.slice(0, 3, 4)).copy_(Tensor::full({1}, Scalar(40.0 + 2 * 32 * eps), dtype));
+    int64_t first = -1;
+    EXPECT_EQ(half_mismatches(got, expected, 4, &first), 1) << dtype_name(dtype);
+    EXPECT_EQ(first, 3);
+  }
 }
 
 TEST(CudaEmuConv, ComparisonCatchesOneWrongElement) {
