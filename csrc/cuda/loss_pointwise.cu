@@ -12,6 +12,12 @@
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
+#if defined(EMBER_CUDA_EMU)
+#define EMBER_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define EMBER_NO_UNROLL _Pragma("unroll 1")
+#endif
+
 namespace ember {
 namespace cuda {
 inline namespace EMBER_CUDA_BUILD {
@@ -116,6 +122,10 @@ __global__ void __launch_bounds__(kThreads)
   const PointwiseMath<K, T> math{beta};
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   T total = 0;
+  // Rolled: unrolled, the contiguous float64 smooth_l1 instance keeps more
+  // values live across its division's slow-path call and spills to a stack
+  // frame. The loads of one element per trip still keep the memory busy.
+  EMBER_NO_UNROLL
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += step) {
     int64_t at[kOperands];
     offsets_of<kLinear>(g, i, at);
