@@ -91,7 +91,9 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t out_plane = s.out_h * s.out_w;
   for_each_index(s.planes * out_plane, [&](int64_t i) {
     const int64_t index = indices[i];
-    if (index >= 0) atomicAdd(grad_input + index_div(i, out_plane) * s.in_h * s.in_w + index, grad_out[i]);
+    if (index >= 0) {
+      atomicAdd(grad_input + index_div(i, out_plane) * s.in_h * s.in_w + index, grad_out[i]);
+    }
   });
 }
 

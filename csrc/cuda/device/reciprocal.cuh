@@ -16,10 +16,11 @@ inline namespace EMBER_CUDA_BUILD {
 // 1 / d rounded to nearest (1.0 / double(d) bit for bit), for 1 <= d < 2^51,
 // without a division: nvcc's double division (and __drcp_rn) branches to a
 // slow-path subroutine, and that call inside a loop can cost the kernel a
-// stack frame (it did avg_pool2d_backward's window loop). Newton's iteration from a bit-trick estimate gets within an ulp;
-// the residual 1 - d * y of each candidate is exact (d * y has fewer than 53
-// significant bits below 1 for d < 2^51), so the candidate with the smallest
-// one is the rounded reciprocal (1 / d is never halfway between two doubles).
+// stack frame (it did avg_pool2d_backward's window loop). Newton's iteration
+// from a bit-trick estimate gets within an ulp; the residual 1 - d * y of
+// each candidate is exact (it has fewer than 53 significant bits for
+// d < 2^51), so the candidate with the smallest one is the rounded reciprocal
+// (1 / d is never halfway between two doubles).
 __device__ __forceinline__ double exact_reciprocal(int64_t d) {
   const double x = double(d);
   uint64_t bits;
