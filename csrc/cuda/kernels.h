@@ -649,6 +649,24 @@ void extreme_weights(const Tensor& weights, const Tensor& x, const Tensor& out,
 void norm_backward(const Tensor& grad_x, const Tensor& grad, const Tensor& x, const Tensor& out,
                    const Shape& dims, double p);
 
+// creation
+// The _raw kernels launch at most max_blocks blocks when it is not 0 (tests
+// use it to run the grid-stride loops through several passes).
+// out[i] = start + step * i for i < n, as ops/creation.cpp's arange computes
+// it on the CPU: in double for float dtypes, in int64 (start and step
+// truncated) for integer ones; float32, float64, int64, int32.
+void arange_raw(DType dtype, void* out, int64_t n, Scalar start, Scalar step,
+                int max_blocks = 0);
+void arange(const Tensor& out, Scalar start, Scalar step);
+// The `steps` values of linspace(start, end, steps); step is the CPU's
+// (end - start) / (steps - 1) (0 for fewer than two steps). Same dtypes as arange.
+void linspace_raw(DType dtype, void* out, int64_t steps, double start, double end, double step,
+                  int max_blocks = 0);
+void linspace(const Tensor& out, double start, double end, double step);
+// The (n, m) identity, contiguous; every dtype.
+void eye_raw(DType dtype, void* out, int64_t n, int64_t m, int max_blocks = 0);
+void eye(const Tensor& out);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -13,6 +13,7 @@
 
 #include "core/check.h"
 #include "cuda/device/divide.cuh"
+#include "cuda/device/reciprocal.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -90,18 +91,20 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t out_plane = s.out_h * s.out_w;
   for_each_index(s.planes * out_plane, [&](int64_t i) {
     const int64_t index = indices[i];
-    if (index >= 0) atomicAdd(grad_input + index_div(i, out_plane) * s.in_h * s.in_w + index, grad_out[i]);
+    if (index >= 0) {
+      atomicAdd(grad_input + index_div(i, out_plane) * s.in_h * s.in_w + index, grad_out[i]);
+    }
   });
 }
 
-// The clipped window [h0, h1) x [w0, w1) of output (oh, ow) and its 1 / divisor
-// (PyTorch's rule: padding cells count, cells past the padding do not).
+// The clipped window [h0, h1) x [w0, w1) of output (oh, ow) and its cell
+// count, the divisor without divisor_override (PyTorch's rule: padding cells
+// count when count_include_pad, cells past the padding never do).
 struct AvgWindow {
-  int64_t h0, h1, w0, w1;
-  double scale;
+  int64_t h0, h1, w0, w1, count;
 };
 __device__ __forceinline__ AvgWindow avg_window(const Pool2dGeometry& s, int64_t oh, int64_t ow,
-                                                bool count_include_pad, int64_t divisor_override) {
+                                                bool count_include_pad) {
   int64_t h0 = oh * s.stride_h - s.pad_h, w0 = ow * s.stride_w - s.pad_w;
   int64_t h1 = min64(h0 + s.kernel_h, s.in_h + s.pad_h);
   int64_t w1 = min64(w0 + s.kernel_w, s.in_w + s.pad_w);
@@ -110,10 +113,7 @@ __device__ __forceinline__ AvgWindow avg_window(const Pool2dGeometry& s, int64_t
   w0 = max64(w0, 0);
   h1 = min64(h1, s.in_h);
   w1 = min64(w1, s.in_w);
-  const int64_t divisor = divisor_override > 0 ? divisor_override
-                          : count_include_pad  ? padded_count
-                                               : (h1 - h0) * (w1 - w0);
-  return {h0, h1, w0, w1, divisor > 0 ? 1.0 / double(divisor) : 0.0};
+  return {h0, h1, w0, w1, count_include_pad ? padded_count : (h1 - h0) * (w1 - w0)};
 }
 
 template <typename T>
@@ -123,12 +123,14 @@ __global__ void __launch_bounds__(kThreads)
   for_each_index(s.planes * s.out_h * s.out_w, [&](int64_t i) {
     const Cell o = cell_of(i, s.out_h, s.out_w);
     const T* x = input + o.plane * s.in_h * s.in_w;
-    const AvgWindow win = avg_window(s, o.row, o.col, count_include_pad, divisor_override);
+    const AvgWindow win = avg_window(s, o.row, o.col, count_include_pad);
+    const int64_t divisor = divisor_override > 0 ? divisor_override : win.count;
+    const double scale = divisor > 0 ? 1.0 / double(divisor) : 0.0;
     T total = 0;
     for (int64_t ih = win.h0; ih < win.h1; ++ih) {
       for (int64_t iw = win.w0; iw < win.w1; ++iw) total += x[ih * s.in_w + iw];
     }
-    out[i] = T(total * T(win.scale));
+    out[i] = T(total * T(scale));
   });
 }
 
@@ -147,7 +149,7 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     avg_pool2d_backward_kernel(T* __restrict__ grad_input, const T* __restrict__ grad_out,
                                Pool2dGeometry s, bool count_include_pad,
-                               int64_t divisor_override) {
+                               int64_t divisor_override, double override_scale) {
   for_each_index(s.planes * s.in_h * s.in_w, [&](int64_t i) {
     const Cell c = cell_of(i, s.in_h, s.in_w);
     const T* gy = grad_out + c.plane * s.out_h * s.out_w;
@@ -156,8 +158,11 @@ __global__ void __launch_bounds__(kThreads)
     T total = 0;
     for (int64_t oh = rows.first; oh <= rows.last; ++oh) {
       for (int64_t ow = cols.first; ow <= cols.last; ++ow) {
-        const AvgWindow win = avg_window(s, oh, ow, count_include_pad, divisor_override);
-        total += T(double(gy[oh * s.out_w + ow]) * win.scale);
+        const AvgWindow win = avg_window(s, oh, ow, count_include_pad);
+        const double scale = divisor_override > 0 ? override_scale
+                             : win.count > 0      ? exact_reciprocal(win.count)
+                                                  : 0.0;
+        total += T(double(gy[oh * s.out_w + ow]) * scale);
       }
     }
     grad_input[i] = total;
@@ -273,13 +278,18 @@ void avg_pool2d_raw(DType dtype, void* out, const void* input, const Pool2dGeome
 void avg_pool2d_backward_raw(DType dtype, void* grad_input, const void* grad_out,
                              const Pool2dGeometry& s, bool count_include_pad,
                              int64_t divisor_override) {
+  const char* op = "avg_pool2d_backward";
   const int64_t n = s.planes * s.in_h * s.in_w;
   if (n == 0) return;
-  dispatch_float("avg_pool2d_backward", dtype, [&](auto zero) {
+  EMBER_CHECK(double(s.kernel_h) * double(s.kernel_w) < 0x1p51, op,
+              ": the CUDA kernel takes windows of fewer than 2^51 cells, got ", s.kernel_h, "x",
+              s.kernel_w);
+  const double override_scale = divisor_override > 0 ? 1.0 / double(divisor_override) : 0.0;
+  dispatch_float(op, dtype, [&](auto zero) {
     using T = decltype(zero);
     launch(avg_pool2d_backward_kernel<T>, dim3(blocks_for(n)), dim3(kThreads), 0,
            current_stream(), static_cast<T*>(grad_input), static_cast<const T*>(grad_out), s,
-           count_include_pad, divisor_override);
+           count_include_pad, divisor_override, override_scale);
   });
 }
 

@@ -428,6 +428,15 @@ void norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, c
                    double) {
   not_built("norm_backward");
 }
+// creation
+void arange_raw(DType, void*, int64_t, Scalar, Scalar, int) { not_built("arange"); }
+void arange(const Tensor&, Scalar, Scalar) { not_built("arange"); }
+void linspace_raw(DType, void*, int64_t, double, double, double, int) {
+  not_built("linspace");
+}
+void linspace(const Tensor&, double, double, double) { not_built("linspace"); }
+void eye_raw(DType, void*, int64_t, int64_t, int) { not_built("eye"); }
+void eye(const Tensor&) { not_built("eye"); }
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -1,11 +1,13 @@
 // Creation ops. Random tensors are drawn on their device from the seeded
 // counter-based generator (so a seed gives the same numbers on every
-// device); ranges and identities are built on the CPU and copied.
+// device); ranges and identities are written directly on their device, by
+// kernels that compute the CPU's values.
 #include "ops/creation.h"
 
 #include <cmath>
 
 #include "core/random.h"
+#include "cuda/kernels.h"
 
 namespace ember {
 
@@ -23,7 +25,12 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
     EMBER_CHECK(sti != 0, "arange: an integer dtype needs an integer step, got ", st);
     n = sti > 0 ? (ei - si + sti - 1) / sti : (si - ei - sti - 1) / -sti;
   }
-  Tensor out = Tensor::empty({n}, dtype);
+  Tensor out = Tensor::empty({n}, dtype, device);
+  switch (device.type) {
+    case DeviceType::cpu: break;
+    case DeviceType::cuda: cuda::arange(out, start, step); return out;
+    default: no_kernel("arange", device);
+  }
   EMBER_DISPATCH_NUMERIC(dtype, "arange", [&] {
     scalar_t* o = out.data<scalar_t>();
     if constexpr (std::is_floating_point_v<scalar_t>) {
@@ -33,13 +40,18 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
       for (int64_t i = 0; i < n; ++i) o[i] = scalar_t(si + sti * i);
     }
   });
-  return out.to(device);
+  return out;
 }
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
   EMBER_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
-  Tensor out = Tensor::empty({steps}, dtype);
-  double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
+  Tensor out = Tensor::empty({steps}, dtype, device);
+  const double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
+  switch (device.type) {
+    case DeviceType::cpu: break;
+    case DeviceType::cuda: cuda::linspace(out, start, end, step); return out;
+    default: no_kernel("linspace", device);
+  }
   EMBER_DISPATCH_NUMERIC(dtype, "linspace", [&] {
     scalar_t* o = out.data<scalar_t>();
     // Fill from both ends so the last value is exactly `end`.
@@ -48,14 +60,23 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
                            : scalar_t(end - step * double(steps - 1 - i));
     }
   });
-  return out.to(device);
+  return out;
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
   EMBER_CHECK(n >= 0 && m >= 0, "eye: sizes must be non-negative, got ", n, " and ", m);
+  switch (device.type) {
+    case DeviceType::cpu: break;
+    case DeviceType::cuda: {
+      Tensor out = Tensor::empty({n, m}, dtype, device);
+      cuda::eye(out);
+      return out;
+    }
+    default: no_kernel("eye", device);
+  }
   Tensor out = Tensor::zeros({n, m}, dtype);
   out.diagonal().fill_(Scalar(int64_t(1)));
-  return out.to(device);
+  return out;
 }
 
 Tensor rand(const Shape& shape, DType dtype, Device device) {

@@ -35,6 +35,11 @@ def set_default_dtype(dtype) -> None:
     _DEFAULT_DTYPE[0] = dtype
 
 
+def _target(device):
+    """The device a kernel writes the values on directly (ranges, identities)."""
+    return parse_device(device) if device is not None else _C.Device("cpu")
+
+
 def _finish(raw, device, requires_grad) -> Tensor:
     if device is not None:
         raw = raw.to(parse_device(device))
@@ -195,22 +200,22 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = _C.DType.int64 if ints else get_default_dtype()
     dtype = parse_dtype(dtype)
-    raw = _C.arange(start, end, step, dtype, _C.Device("cpu"))
-    return _finish(raw, device, requires_grad)
+    raw = _C.arange(start, end, step, dtype, _target(device))
+    return _finish(raw, None, requires_grad)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """`steps` evenly spaced values from start to end inclusive."""
     dtype = parse_dtype(dtype) if dtype is not None else get_default_dtype()
-    raw = _C.linspace(float(start), float(end), int(steps), dtype, _C.Device("cpu"))
-    return _finish(raw, device, requires_grad)
+    raw = _C.linspace(float(start), float(end), int(steps), dtype, _target(device))
+    return _finish(raw, None, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n x m identity matrix (m defaults to n)."""
     dtype = parse_dtype(dtype) if dtype is not None else get_default_dtype()
-    raw = _C.eye(int(n), int(n if m is None else m), dtype, _C.Device("cpu"))
-    return _finish(raw, device, requires_grad)
+    raw = _C.eye(int(n), int(n if m is None else m), dtype, _target(device))
+    return _finish(raw, None, requires_grad)
 
 
 def manual_seed(seed: int) -> None:

@@ -1,3 +1,3 @@
-// The CUDA normalisation kernels, compiled here as host C++ against the
-// harness (the same source nvcc compiles into ember_core).
+// The CUDA batch norm kernels, compiled here as host C++ against the harness
+// (the same source nvcc compiles into ember_core).
 #include "cuda/norm.cu"

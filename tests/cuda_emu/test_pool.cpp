@@ -2,14 +2,17 @@
 // spatial sizes 1, 5, 7, 13, windows 1..3, strides 1..3, every legal padding,
 // dilation, ceil_mode, count_include_pad and divisor_override, adaptive
 // output sizes that divide the input and ones that do not; float32 and
-// float64, forward and backward, and one run with the threads shuffled.
+// float64, forward and backward, and one run with the threads shuffled; the
+// backward's division-free reciprocal against 1.0 / d.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "core/random.h"
 #include "cpu/pool.h"
+#include "cuda/device/reciprocal.cuh"
 #include "cuda/geometry.h"
 #include "cuda/kernels.h"
 #include "cuda_emu.h"
@@ -158,6 +161,22 @@ TEST(CudaEmuPool, AvgPool) {
     }
   }
   check_avg({33, 7, 13, 4, 7, 3, 2, 2, 2, 1, 1, 1, 1}, DType::float64, true, 0);
+  // Windows of up to 7 x 9 cells, clipped at every edge: many distinct divisors.
+  for (bool count_include_pad : {false, true}) {
+    check_avg({2, 13, 17, 5, 5, 7, 9, 3, 4, 3, 4, 1, 1}, DType::float64, count_include_pad, 0);
+  }
+  check_avg({2, 13, 17, 5, 5, 7, 9, 3, 4, 3, 4, 1, 1}, DType::float32, false, 1000003);
+}
+
+TEST(CudaEmuPool, ExactReciprocalIsTheRoundedQuotient) {
+  for (int64_t d = 1; d <= (int64_t(1) << 18); ++d) {
+    ASSERT_EQ(cuda::exact_reciprocal(d), 1.0 / double(d)) << d;
+  }
+  std::mt19937_64 bits(11);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t d = std::max<int64_t>(1, int64_t(bits() >> (13 + bits() % 51)));  // < 2^51
+    ASSERT_EQ(cuda::exact_reciprocal(d), 1.0 / double(d)) << d;
+  }
 }
 
 void check_adaptive(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW, DType dtype) {

@@ -1,0 +1,3 @@
+// The CUDA pointwise loss kernels, compiled here as host C++ against the
+// harness (the same source nvcc compiles into ember_core).
+#include "cuda/loss_pointwise.cu"
