@@ -1,8 +1,13 @@
 // CUDA batch norm, forward and backward (layer and group norm are in
-// norm_layer.cu). Statistics are Welford (mean, M2) per thread merged with
-// Chan's formula across a warp by shuffles, across warps through shared memory
-// and across the blocks that split a channel through a small workspace;
-// accumulation is float for float32 and double for float64. The per-element
+// norm_layer.cu). The forward statistics are in double for every dtype, like
+// the CPU's: a channel holds up to N*H*W values, and a float mean of data far
+// from zero is off by half an ulp of the data, which the normalised output
+// multiplies by 1/std. Each thread sums its values minus a per-channel shift
+// (the channel's first value, so the sums stay small and need no division),
+// turns them into (count, mean, M2), and those merge by Chan's formula across
+// a warp by shuffles, across warps through shared memory and across the blocks
+// that split a channel through a small workspace. The backward accumulates in
+// float for float32 and double for float64. The per-element
 // passes go through the (n, c) row kernel of device/norm.cuh, which computes
 // each row's coefficients once, so no index division happens per element.
 #include <algorithm>
@@ -51,26 +56,38 @@ BatchSplit batch_split(const BatchNormShape& s) {
   return {width, splits};
 }
 
-template <typename T, typename A>
+// Forward statistics and the per-element normalisation run in double.
+using StatAcc = double;
+
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    batch_norm_partials_kernel(Welford<A>* __restrict__ partials, const T* __restrict__ x,
+    batch_norm_partials_kernel(Welford<StatAcc>* __restrict__ partials, const T* __restrict__ x,
                                int64_t N, int64_t C, int64_t S, int width) {
+  using A = StatAcc;
   const int64_t c = blockIdx.x;
   const int lane = int(threadIdx.x) % width;
   const int per_pass = int(blockDim.x) / width;
-  Welford<A> acc{A(0), A(0), A(0)};
+  const A shift = A(x[c * S]);
+  A count = 0, sum = 0, sum_sq = 0;
   for (int64_t n = int64_t(blockIdx.y) * per_pass + int(threadIdx.x) / width; n < N;
        n += int64_t(per_pass) * gridDim.y) {
     const T* p = x + (n * C + c) * S;
-    for (int64_t s = lane; s < S; s += width) welford_add(acc, A(p[s]));
+    for (int64_t s = lane; s < S; s += width) {
+      const A d = A(p[s]) - shift;
+      count += A(1);
+      sum += d;
+      sum_sq += d * d;
+    }
   }
+  const A mean = count > A(0) ? sum / count : A(0);
+  Welford<A> acc{count, shift + mean, count > A(0) ? sum_sq - sum * mean : A(0)};
   acc = group_reduce(acc, WelfordMerge());
   if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = acc;
 }
 
 // A warp per channel: merges the splits (training) or reads the running
 // statistics (eval), writes mean/invstd and the running-stat update.
-template <typename T, typename A>
+template <typename T, typename A = StatAcc>
 __global__ void __launch_bounds__(kThreads)
     batch_norm_stats_kernel(T* __restrict__ mean_out, T* __restrict__ invstd_out,
                             A* __restrict__ stats, const Welford<A>* __restrict__ partials,
@@ -182,8 +199,10 @@ ChannelParam channel_param(const Tensor& t) {
   return {t.raw_data(), t.stride(0)};
 }
 
-size_t batch_norm_workspace_bytes(DType dtype, const BatchNormShape& shape) {
-  const size_t a = acc_size(dtype);
+size_t batch_norm_workspace_bytes(DType, const BatchNormShape& shape) {
+  // The forward's double statistics, which cover the backward's float32 or
+  // float64 partial sums and coefficients too.
+  const size_t a = sizeof(StatAcc);
   const size_t partials = size_t(shape.C * batch_split(shape).splits) * 3 * a;
   return partials + size_t(shape.C) * 4 * a;
 }
@@ -194,13 +213,13 @@ void batch_norm_raw(DType dtype, void* out, void* mean, void* invstd, const void
                     bool training, double momentum, double eps, void* workspace) {
   dispatch("batch_norm", dtype, [&](auto zero) {
     using T = decltype(zero);
-    using A = typename AccOf<T>::type;
+    using A = StatAcc;
     if (shape.C == 0) return;
     const BatchSplit split = batch_split(shape);
     auto* partials = static_cast<Welford<A>*>(workspace);
     A* stats = at_bytes<A>(workspace, size_t(shape.C * split.splits) * sizeof(Welford<A>));
     if (training) {
-      launch(batch_norm_partials_kernel<T, A>, dim3(unsigned(shape.C), unsigned(split.splits)),
+      launch(batch_norm_partials_kernel<T>, dim3(unsigned(shape.C), unsigned(split.splits)),
              dim3(kThreads), 0, current_stream(), partials, static_cast<const T*>(x), shape.N,
              shape.C, shape.S, split.width);
     }
