@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "csrc" / "ops").glob("*.cpp")) + sorted((ROOT / "csrc" / "core").glob("*.cpp"))
-SWITCH = re.compile(r"switch \(([^)]*device\(\)\.type)\) \{")
+SWITCH = re.compile(r"switch \(([\w.]*device(?:\(\))?\.type)\) \{")
 
 
 def _switches(text):
