@@ -428,6 +428,13 @@ void norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, c
                    double) {
   not_built("norm_backward");
 }
+
+// gemm 16-bit
+namespace {
+bool half_tensor_cores = true;
+}  // namespace
+bool gemm_16bit_tensor_cores() { return half_tensor_cores; }
+void set_gemm_16bit_tensor_cores(bool use) { half_tensor_cores = use; }
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember
