@@ -7,9 +7,9 @@ result where torch is installed."""
 
 import numpy as np
 import pytest
+from half_check import HALF_DTYPES, check_half, half_inputs
 
 import ember as em
-from half_check import HALF_DTYPES, check_half, half_inputs
 
 try:
     import torch
@@ -156,7 +156,7 @@ def test_against_torch(device, dtype):
     tout.backward(torch.tensor(values(g), dtype=tdtype))
     # Two 16-bit results of the same float sum, rounded after additions in
     # other orders: at most an ulp or two apart.
-    tol = dict(rtol=2 * EPS[dtype], atol=1e-3)
+    tol = {"rtol": 2 * EPS[dtype], "atol": 1e-3}
     np.testing.assert_allclose(values(out), tout.detach().float().numpy(), **tol)
     np.testing.assert_allclose(values(a.grad), ta.grad.float().numpy(), **tol)
     np.testing.assert_allclose(values(b.grad), tb.grad.float().numpy(), **tol)
