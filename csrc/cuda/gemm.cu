@@ -29,6 +29,9 @@ struct Tf32Tiles {
   static constexpr int kThreads = 256;
   static constexpr int kWarpM = 64, kWarpN = 32;
 };
+// Checked in every compilation (the kernel body exists only for sm_80+).
+static_assert(Tf32Tiles::kK % 8 == 0 && Tf32Tiles::kWarpM % 16 == 0 && Tf32Tiles::kWarpN % 16 == 0,
+              "TF32 warp tiles are whole m16n16k8 fragments");
 
 using FloatLarge = SimtTiles<128, 128, 8, 8, 8>;
 using FloatSmall = SimtTiles<64, 64, 16, 4, 4>;
