@@ -667,6 +667,15 @@ void linspace(const Tensor& out, double start, double end, double step);
 void eye_raw(DType dtype, void* out, int64_t n, int64_t m, int max_blocks = 0);
 void eye(const Tensor& out);
 
+// gemm 16-bit
+// gemm_raw and gemm_batched also take float16 and bfloat16: 16-bit operands,
+// float accumulation, C rounded once. They run on tensor cores (WMMA) when
+// gemm_16bit_tensor_cores() (the default) and the GPU has them for the dtype
+// (float16: all targets, bfloat16: sm_80+), else on SIMT cores; the switch
+// lets the tests run both kernels.
+bool gemm_16bit_tensor_cores();
+void set_gemm_16bit_tensor_cores(bool use);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -437,6 +437,14 @@ void linspace_raw(DType, void*, int64_t, double, double, double, int) {
 void linspace(const Tensor&, double, double, double) { not_built("linspace"); }
 void eye_raw(DType, void*, int64_t, int64_t, int) { not_built("eye"); }
 void eye(const Tensor&) { not_built("eye"); }
+
+
+// gemm 16-bit
+namespace {
+bool half_tensor_cores = true;
+}  // namespace
+bool gemm_16bit_tensor_cores() { return half_tensor_cores; }
+void set_gemm_16bit_tensor_cores(bool use) { half_tensor_cores = use; }
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

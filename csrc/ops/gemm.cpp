@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "cpu/widen.h"
 #include "cuda/kernels.h"
 
 namespace ember {
@@ -17,7 +18,7 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
                    ": expected both operands to have the same dtype, got ", a.str(), " and ",
                    b.str());
   EMBER_CHECK_KIND(type, is_floating(a.dtype()), op, ": unsupported dtype ",
-                   dtype_name(a.dtype()), " (only float32 and float64)");
+                   dtype_name(a.dtype()), " (float32, float64, float16 and bfloat16 only)");
 }
 
 // Element offsets of every batch entry of `t` (whose leading dims are the
@@ -42,6 +43,12 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
 // a (..., M, K) x b (..., K, N) with both at least 2-D and batch dims
 // broadcast; the result is contiguous (batch..., M, N).
 Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
+  // The CPU multiplies 16-bit operands as their float32 widenings (before
+  // broadcasting, so expanded batch dims are not materialised) and rounds the
+  // float32 product once: float accumulation, as on CUDA.
+  if (a.device().type == DeviceType::cpu && is_half(a.dtype())) {
+    return batched_product(op, cpu::widen(a), cpu::widen(b)).to(a.dtype());
+  }
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   EMBER_CHECK(b.size(-2) == K, op, ": inner dimensions don't match: ", shape_str(a.shape()),
               " and ", shape_str(b.shape()), " (", K, " != ", b.size(-2), ")");
