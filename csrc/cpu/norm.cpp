@@ -45,40 +45,75 @@ int64_t grain_for(int64_t work_per_item) {
   return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_item, 1));
 }
 
+// Sums in double over kLanes independent partial sums: one running sum is a
+// chain of dependent additions (4 cycles each) that no compiler may reorder;
+// independent lanes let the loop vectorise and pipeline.
+constexpr int kLanes = 8;
+
+struct LaneSums {
+  double lane[kLanes] = {};
+  double total() const {
+    double t = 0;
+    for (double v : lane) t += v;
+    return t;
+  }
+};
+
+// Adds x[0..n) into `acc`.
+template <typename T>
+void add_values(LaneSums& acc, const T* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) acc.lane[k] += double(x[i + k]);
+  }
+  for (; i < n; ++i) acc.lane[i % kLanes] += double(x[i]);
+}
+
+// Adds (x[i] - mean)^2 for i < n into `acc`.
+template <typename T>
+void add_squared_deviations(LaneSums& acc, const T* x, int64_t n, double mean) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      const double d = double(x[i + k]) - mean;
+      acc.lane[k] += d * d;
+    }
+  }
+  for (; i < n; ++i) {
+    const double d = double(x[i]) - mean;
+    acc.lane[i % kLanes] += d * d;
+  }
+}
+
 // Mean and biased variance of a channel spread over N blocks of S values.
 template <typename T>
 void channel_stats(const T* x, int64_t N, int64_t C, int64_t S, int64_t c, double& mean,
                    double& var) {
-  double total = 0;
-  for (int64_t n = 0; n < N; ++n) {
-    const T* p = x + (n * C + c) * S;
-    for (int64_t s = 0; s < S; ++s) total += p[s];
-  }
+  LaneSums total;
+  for (int64_t n = 0; n < N; ++n) add_values(total, x + (n * C + c) * S, S);
   const double count = double(N * S);
-  mean = total / count;
-  double sq = 0;
-  for (int64_t n = 0; n < N; ++n) {
-    const T* p = x + (n * C + c) * S;
-    for (int64_t s = 0; s < S; ++s) {
-      double d = p[s] - mean;
-      sq += d * d;
-    }
-  }
-  var = sq / count;
+  mean = total.total() / count;
+  LaneSums sq;
+  for (int64_t n = 0; n < N; ++n) add_squared_deviations(sq, x + (n * C + c) * S, S, mean);
+  var = sq.total() / count;
 }
 
 // Mean and 1/sqrt(var + eps) of one contiguous row.
 template <typename T>
 void row_stats(const T* x, int64_t n, double eps, double& mean, double& rstd) {
-  double total = 0;
-  for (int64_t i = 0; i < n; ++i) total += x[i];
-  mean = n > 0 ? total / double(n) : 0;
-  double sq = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double d = x[i] - mean;
-    sq += d * d;
-  }
-  rstd = 1.0 / std::sqrt((n > 0 ? sq / double(n) : 0) + eps);
+  LaneSums total;
+  add_values(total, x, n);
+  mean = n > 0 ? total.total() / double(n) : 0;
+  LaneSums sq;
+  add_squared_deviations(sq, x, n, mean);
+  rstd = 1.0 / std::sqrt((n > 0 ? sq.total() / double(n) : 0) + eps);
+}
+
+// A parameter's values as doubles, once per call (`fallback` when absent).
+std::vector<double> param_values(const Param& p, int64_t n) {
+  std::vector<double> v(size_t(std::max<int64_t>(n, 0)));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = p[i];
+  return v;
 }
 
 template <typename T>
@@ -180,7 +215,9 @@ void row_norm_kernel(const Tensor& out, const Tensor& mean_t, const Tensor& rstd
   T* o = out.data<T>();
   T* mean_o = mean_t.data<T>();
   T* rstd_o = rstd_t.data<T>();
-  Param w(weight, 1), b(bias, 0);
+  const int64_t params = L.groups * L.channels;
+  const std::vector<double> w = param_values(Param(weight, 1), params);
+  const std::vector<double> b = param_values(Param(bias, 0), params);
   parallel_for(0, L.rows, grain_for(L.len), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* p = in + r * L.len;
@@ -189,9 +226,20 @@ void row_norm_kernel(const Tensor& out, const Tensor& mean_t, const Tensor& rstd
       row_stats(p, L.len, eps, mean, rstd);
       mean_o[r] = T(mean);
       rstd_o[r] = T(rstd);
-      for (int64_t j = 0; j < L.len; ++j) {
-        int64_t c = L.channel(r, j);
-        q[j] = T((p[j] - mean) * rstd * w[c] + b[c]);
+      // Channel c covers `inner` consecutive elements: walk them in runs
+      // instead of dividing each index.
+      const double* wr = w.data() + L.channel(r, 0);
+      const double* br = b.data() + L.channel(r, 0);
+      if (L.inner == 1) {
+        for (int64_t j = 0; j < L.len; ++j) {
+          q[j] = T((double(p[j]) - mean) * rstd * wr[j] + br[j]);
+        }
+        continue;
+      }
+      for (int64_t j0 = 0, k = 0; j0 < L.len; j0 += L.inner, ++k) {
+        const double scale = rstd * wr[k], shift = br[k];
+        const int64_t end = std::min(j0 + L.inner, L.len);
+        for (int64_t j = j0; j < end; ++j) q[j] = T((double(p[j]) - mean) * scale + shift);
       }
     }
   });
