@@ -41,13 +41,17 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
 }
 
 // a (..., M, K) x b (..., K, N) with both at least 2-D and batch dims
-// broadcast; the result is contiguous (batch..., M, N).
-Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
+// broadcast; the result is contiguous (batch..., M, N). A defined `addend`
+// (broadcast to the result) is added by the GEMM itself: it is copied into
+// the output, which the kernel then accumulates into (beta = 1), so a linear
+// layer's bias costs no pass of its own.
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b,
+                       const Tensor& addend = Tensor()) {
   // The CPU multiplies 16-bit operands as their float32 widenings (before
   // broadcasting, so expanded batch dims are not materialised) and rounds the
   // float32 product once: float accumulation, as on CUDA.
   if (a.device().type == DeviceType::cpu && is_half(a.dtype())) {
-    return batched_product(op, cpu::widen(a), cpu::widen(b)).to(a.dtype());
+    return batched_product(op, cpu::widen(a), cpu::widen(b), cpu::widen(addend)).to(a.dtype());
   }
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   EMBER_CHECK(b.size(-2) == K, op, ": inner dimensions don't match: ", shape_str(a.shape()),
@@ -63,6 +67,11 @@ Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
   Tensor ax = a.expand(a_shape), bx = b.expand(b_shape);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   if (out.numel() == 0) return out;
+  double beta = 0.0;
+  if (addend.defined()) {
+    out.copy_(addend.expand(out_shape));
+    beta = 1.0;
+  }
   std::vector<int64_t> a_off = batch_offsets(ax, batch);
   std::vector<int64_t> b_off = batch_offsets(bx, batch);
   std::vector<int64_t> c_off = batch_offsets(out, batch);
@@ -72,13 +81,13 @@ Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
         cpu::gemm_batched<scalar_t>(
             int64_t(a_off.size()), M, N, K, scalar_t(1),
             {ax.data<scalar_t>(), ax.stride(-2), ax.stride(-1)}, a_off.data(),
-            {bx.data<scalar_t>(), bx.stride(-2), bx.stride(-1)}, b_off.data(), scalar_t(0),
+            {bx.data<scalar_t>(), bx.stride(-2), bx.stride(-1)}, b_off.data(), scalar_t(beta),
             {out.data<scalar_t>(), out.stride(-2), out.stride(-1)}, c_off.data());
       });
       break;
     case DeviceType::cuda:
       cuda::gemm_batched(out, ax, bx, int64_t(a_off.size()), a_off.data(), b_off.data(),
-                         c_off.data(), 1.0, 0.0);
+                         c_off.data(), 1.0, beta);
       break;
     default: no_kernel(op, a.device());
   }
@@ -123,6 +132,24 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.size(0) == b.size(0), "bmm: batch sizes don't match: ", shape_str(a.shape()),
               " and ", shape_str(b.shape()));
   return batched_product("bmm", a, b);
+}
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  check_operands("linear", input, weight);
+  EMBER_CHECK(weight.dim() == 2, "linear: weight must be 2-D, got ", shape_str(weight.shape()));
+  EMBER_CHECK(input.dim() >= 1, "linear: input must have at least 1 dim, got a 0-d tensor");
+  EMBER_CHECK(input.size(-1) == weight.size(1), "linear: input features don't match the weight: ",
+              shape_str(input.shape()), " and ", shape_str(weight.shape()));
+  if (bias.defined()) {
+    check_operands("linear", input, bias);
+    EMBER_CHECK(bias.numel() == weight.size(0) || bias.numel() == 1, "linear: bias shape ",
+                shape_str(bias.shape()), " doesn't match the weight ", shape_str(weight.shape()));
+  }
+  Tensor b = bias.defined() && bias.numel() == 1 ? bias.reshape({1}) : bias;
+  if (input.dim() == 1) {
+    return batched_product("linear", input.unsqueeze(0), weight.t(), b).squeeze(0);
+  }
+  return batched_product("linear", input, weight.t(), b);
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {

@@ -13,6 +13,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);
 // (B, M, K) x (B, K, N) -> (B, M, N); no broadcasting.
 Tensor bmm(const Tensor& a, const Tensor& b);
+// input (..., K) x weight (N, K)^T + bias (N,) -> (..., N), the bias added
+// by the GEMM (optional: an undefined bias adds nothing).
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 // (K,) . (K,) -> 0-d.
 Tensor dot(const Tensor& a, const Tensor& b);
 

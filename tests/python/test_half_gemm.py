@@ -132,9 +132,13 @@ def test_linear_with_bias(device, dtype):
     (x, w, bias), _ = half_inputs((5, 24), (10, 24), (10,), dtype=dtype, device=device, seed=10)
     out = em.nn.functional.linear(x, w, bias)
     assert out.dtype == dtype
-    product = em.matmul(x, w.t()).cpu().float().numpy()
-    expected = (product + values(bias)).astype(np.float32)
-    np.testing.assert_allclose(values(out), expected, rtol=EPS[dtype], atol=1e-6)
+    # The bias is the GEMM's addend: x @ w.T + bias in float, rounded once.
+    xv, wv, bv = values(x), values(w), values(bias)
+    expected = xv @ wv.T + bv
+    magnitude = np.abs(xv) @ np.abs(wv.T) + np.abs(bv)
+    k = xv.shape[-1] + 1
+    bound = EPS[dtype] / 2 * np.abs(expected) + 2.0 ** -23 * (k + 2) * magnitude + 2.0 ** -24
+    assert (np.abs(values(out) - expected) <= bound).all()
 
 
 @pytest.mark.skipif(torch is None, reason="torch is not installed")

@@ -6,10 +6,10 @@ and the optimizer updating 16-bit parameters."""
 
 import numpy as np
 import pytest
+from half_check import HALF_DTYPES
 
 import ember as em
 import ember.nn.functional as F
-from half_check import HALF_DTYPES
 
 
 def _blobs(n, features, classes, seed=0):

@@ -69,6 +69,22 @@ def test_linear(x_shape, device):
     check_op(F.linear, lambda x, w: x @ w.T, rand(*x_shape), w, device=device)
 
 
+@pytest.mark.parametrize("bias_shape", [(1,), ()])
+@pytest.mark.parametrize("x_shape", [(5,), (2, 4, 5)])
+def test_linear_one_element_bias(x_shape, bias_shape, device):
+    """A one-element bias broadcasts over every output feature; its gradient sums them all."""
+    w, b = rand(3, 5), rand(*bias_shape)
+    check_op(F.linear, lambda x, w, b: x @ w.T + b, rand(*x_shape), w, b, device=device)
+
+
+def test_linear_double_backward(device):
+    x = em.tensor(rand(4, 5), device=device, requires_grad=True)
+    w = em.tensor(rand(3, 5), device=device, requires_grad=True)
+    b = em.tensor(rand(3), device=device, requires_grad=True)
+    assert em.autograd.gradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+    assert em.autograd.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+
+
 @pytest.mark.parametrize("shape_a,shape_b", [((3, 4), (2, 4, 5)), ((4,), (4, 2)), ((4,), (4,))])
 def test_matmul_double_backward(shape_a, shape_b, device):
     a = em.tensor(rand(*shape_a), requires_grad=True, device=device)

@@ -53,6 +53,34 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+class Linear(Function):
+    """input @ weight.T + bias in one GEMM (the bias is the GEMM's addend)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.bias_shape = None if b is None else b.shape
+        ctx.bias_numel = None if b is None else b.numel()
+        return _C.linear(x._data, w._data, None if b is None else b._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        out_features, in_features = w.shape
+        # Leading dims of the input flattened: every row is one sample.
+        g2 = grad.reshape(-1, out_features)
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = matmul(grad, w)
+        if ctx.needs_input_grad[1]:
+            grad_w = mm(_mT(g2), x.reshape(-1, in_features))
+        if ctx.needs_input_grad[2]:
+            # A one-element bias was broadcast over every output feature too.
+            grad_b = g2.sum(0) if ctx.bias_numel == out_features else g2.sum()
+            grad_b = grad_b.reshape(ctx.bias_shape)
+        return grad_x, grad_w, grad_b
+
+
 class _Product(Function):
     """mm, bmm and dot: fixed-rank products with the same backward rule."""
 
@@ -173,7 +201,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(
             f"linear: input features don't match the weight: input shape {list(input.shape)}, "
             f"weight shape {list(weight.shape)}")
-    out = matmul(input, weight.t() if weight.ndim == 2 else weight)
     if bias is not None:
         _check_tensors("linear", bias)
         expected = [weight.shape[0]] if weight.ndim == 2 else []
@@ -181,5 +208,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise ValueError(
                 f"linear: bias shape {list(bias.shape)} doesn't match the weight "
                 f"{list(weight.shape)}")
-        out = out + bias
-    return out
+    if weight.ndim == 2 and (bias is None or bias.dtype == input.dtype == weight.dtype):
+        return Linear.apply(input, weight, bias)
+    # A vector weight, or operands whose dtypes need promotion: the product
+    # and the sum as separate ops.
+    out = matmul(input, weight.t() if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
