@@ -676,6 +676,20 @@ void eye(const Tensor& out);
 bool gemm_16bit_tensor_cores();
 void set_gemm_16bit_tensor_cores(bool use);
 
+// rnn
+// The fused LSTM cell step (ops/rnn.h) on contiguous device arrays: gates
+// (B, 4H), c_prev / h / c (B, H); floating dtypes, 16-bit ones in float.
+void lstm_cell_raw(DType dtype, void* h, void* c, const void* gates, const void* c_prev,
+                   int64_t B, int64_t H);
+void lstm_cell(const Tensor& h, const Tensor& c, const Tensor& gates, const Tensor& c_prev);
+// grad_h / grad_c may be null (zero).
+void lstm_cell_backward_raw(DType dtype, void* grad_gates, void* grad_c_prev, const void* grad_h,
+                            const void* grad_c, const void* gates, const void* c_prev,
+                            int64_t B, int64_t H);
+void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_c_prev,
+                        const Tensor& grad_h, const Tensor& grad_c, const Tensor& gates,
+                        const Tensor& c_prev);
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -438,13 +438,29 @@ void linspace(const Tensor&, double, double, double) { not_built("linspace"); }
 void eye_raw(DType, void*, int64_t, int64_t, int) { not_built("eye"); }
 void eye(const Tensor&) { not_built("eye"); }
 
-
 // gemm 16-bit
 namespace {
 bool half_tensor_cores = true;
 }  // namespace
 bool gemm_16bit_tensor_cores() { return half_tensor_cores; }
 void set_gemm_16bit_tensor_cores(bool use) { half_tensor_cores = use; }
+
+// rnn
+void lstm_cell_raw(DType, void*, void*, const void*, const void*, int64_t, int64_t) {
+  not_built("lstm_cell");
+}
+void lstm_cell(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  not_built("lstm_cell");
+}
+void lstm_cell_backward_raw(DType, void*, void*, const void*, const void*, const void*,
+                            const void*, int64_t, int64_t) {
+  not_built("lstm_cell_backward");
+}
+void lstm_cell_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                        const Tensor&, const Tensor&) {
+  not_built("lstm_cell_backward");
+}
+
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda
 }  // namespace ember

@@ -1,6 +1,7 @@
-// Bindings: normalisation, dropout and loss ops.
+// Bindings: normalisation, dropout, the fused LSTM cell and loss ops.
 #include "ops/loss.h"
 #include "ops/norm.h"
+#include "ops/rnn.h"
 #include "python/bind.h"
 
 namespace ember {
@@ -16,6 +17,16 @@ void bind_nn(py::module_& m) {
   m.def("group_norm", &group_norm);
   m.def("group_norm_backward", &group_norm_backward);
   m.def("dropout", &dropout);
+  m.def("lstm_cell", &lstm_cell, py::arg("gates"), py::arg("c_prev"));
+  m.def(
+      "lstm_cell_backward",
+      [](const std::optional<Tensor>& grad_h, const std::optional<Tensor>& grad_c,
+         const Tensor& gates, const Tensor& c_prev) {
+        return lstm_cell_backward(grad_h.value_or(Tensor()), grad_c.value_or(Tensor()), gates,
+                                  c_prev);
+      },
+      py::arg("grad_h").none(true), py::arg("grad_c").none(true), py::arg("gates"),
+      py::arg("c_prev"));
 
   py::enum_<Reduction>(m, "Reduction")
       .value("none", Reduction::none)

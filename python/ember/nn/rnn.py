@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from .. import creation
+from .. import _C, creation
 from ..autograd.function import Function
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops.index import cat, stack
 from ..tensor import Tensor
 from . import functional as F
@@ -47,11 +47,34 @@ def _rnn_step(xp: Tensor, h: Tensor, w_hh: Tensor, b_hh, relu: bool) -> Tensor:
     return F.relu(pre) if relu else F.tanh(pre)
 
 
+class _LstmCell(Function):
+    """The pointwise part of an LSTM step (gate activations, new cell and
+    hidden state) in one fused kernel, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, gates, c_prev):
+        ctx.save_for_backward(gates, c_prev)
+        return _C.lstm_cell(gates._data, c_prev._data)
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        gates, c_prev = ctx.saved_tensors
+        if is_grad_enabled():
+            # create_graph: the same gradients from differentiable ops.
+            i, f, g, o = (F.sigmoid(t) if k != 2 else F.tanh(t)
+                          for k, t in enumerate(gates.chunk(4, -1)))
+            tc = F.tanh(f * c_prev + i * g)
+            dc = grad_c + grad_h * o * (1 - tc * tc)
+            d_gates = cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
+                           grad_h * tc * o * (1 - o)], -1)
+            return d_gates, dc * f
+        d_gates, d_prev = _C.lstm_cell_backward(grad_h._data, grad_c._data, gates._data,
+                                                c_prev._data)
+        return Tensor._make(d_gates, False, None, 0), Tensor._make(d_prev, False, None, 0)
+
+
 def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tuple:
-    gates = xp + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, -1)
-    c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-    return F.sigmoid(o) * F.tanh(c), c
+    return _LstmCell.apply(xp + F.linear(h, w_hh, b_hh), c)
 
 
 def _gru_step(xp: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
