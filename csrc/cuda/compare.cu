@@ -16,6 +16,7 @@
 #include "core/check.h"
 #include "cuda/device/exact.cuh"
 #include "cuda/device/grid.cuh"
+#include "cuda/device/in_float.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -111,25 +112,7 @@ struct ClampEmptyOp {
   __device__ __forceinline__ T operator()(T v, T) const { return v != v ? v : high; }
 };
 
-// A float functor on 16-bit operands: each is widened to float, and a float
-// result is rounded once where the kernel stores it.
-template <typename Op>
-struct InFloat {
-  Op op;
-  template <typename... Args>
-  __device__ __forceinline__ auto operator()(Args... args) const {
-    return op(float(args)...);
-  }
-};
-
-template <typename In, typename Op>
-auto in_acc(Op op) {
-  if constexpr (is_half_v<In>) {
-    return InFloat<Op>{op};
-  } else {
-    return op;
-  }
-}
+using in_float::in_acc;
 
 // --- out = op(a, b) with Out and In types -----------------------------------
 

@@ -16,6 +16,7 @@
 #include "core/check.h"
 #include "cuda/device/exact.cuh"
 #include "cuda/device/grid.cuh"
+#include "cuda/device/in_float.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -143,16 +144,7 @@ struct MinimumOp {
   }
 };
 
-// A float functor on 16-bit operands: each is widened to float and the
-// float result is rounded once, where the kernel stores it into T.
-template <typename Op>
-struct InFloat {
-  Op op;
-  template <typename... Args>
-  __device__ __forceinline__ float operator()(Args... args) const {
-    return op(float(args)...);
-  }
-};
+using in_float::InFloat;
 
 // Where an operand of the vector kernel comes from: a contiguous array or a
 // single broadcast value.

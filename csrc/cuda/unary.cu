@@ -13,6 +13,7 @@
 
 #include "core/check.h"
 #include "cuda/device/grid.cuh"
+#include "cuda/device/in_float.cuh"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -142,25 +143,7 @@ EMBER_GRAD_FUNCTOR(GeluTanhGrad, using C = GeluConst<T>;
 
 #undef EMBER_GRAD_FUNCTOR
 
-// A float functor on 16-bit operands: each is widened to float and the
-// float result is rounded once, where the kernel stores it into T.
-template <typename Op>
-struct InFloat {
-  Op op;
-  template <typename... Args>
-  __device__ __forceinline__ float operator()(Args... args) const {
-    return op(float(args)...);
-  }
-};
-
-template <typename T, typename Op>
-auto in_acc(Op op) {
-  if constexpr (is_half_v<T>) {
-    return InFloat<Op>{op};
-  } else {
-    return op;
-  }
-}
+using in_float::in_acc;
 
 // --- kernels ----------------------------------------------------------------
 

@@ -55,11 +55,6 @@ struct Matrix {
 };
 
 template <typename T>
-DType dtype_of() {
-  return std::is_same<T, Half>::value ? DType::float16 : DType::bfloat16;
-}
-
-template <typename T>
 cuda::GemmProblem problem_of(int64_t M, int64_t N, int64_t K, double alpha, double beta,
                              Matrix<T>& a, Matrix<T>& b, Matrix<T>& c) {
   cuda::GemmProblem p;
@@ -119,10 +114,10 @@ void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, Layout lc
   if (beta == 0.0) std::fill(c.buffer.begin(), c.buffer.end(), T(std::nanf("")));
   Matrix<T> c0 = c;
   TensorCores use(tensor_cores);
-  cuda::gemm_raw(dtype_of<T>(), problem_of(M, N, K, alpha, beta, a, b, c), tiles);
+  cuda::gemm_raw(dtype_of<T>::value, problem_of(M, N, K, alpha, beta, a, b, c), tiles);
   std::string first;
   EXPECT_EQ(mismatches(a, b, c0, c, K, alpha, beta, first), 0)
-      << dtype_name(dtype_of<T>()) << (tensor_cores ? " wmma " : " simt ") << M << "x" << N
+      << dtype_name(dtype_of<T>::value) << (tensor_cores ? " wmma " : " simt ") << M << "x" << N
       << "x" << K << " A " << int(la) << " B " << int(lb) << " C " << int(lc) << " tiles "
       << int(tiles) << ": first at " << first;
 }
@@ -202,7 +197,7 @@ void check_batched(bool listed, bool tensor_cores) {
     g.a_batch_stride = 0, g.b_batch_stride = b_step, g.c_batch_stride = c_step;
   }
   TensorCores use(tensor_cores);
-  cuda::gemm_raw(dtype_of<T>(), g);
+  cuda::gemm_raw(dtype_of<T>::value, g);
   for (int64_t p = 0; p < batch; ++p) {
     // Problem p's B and C as matrices of their own, to reuse the bound.
     Matrix<T> bp = b, cp = c;
@@ -236,8 +231,8 @@ void check_float_accumulation(bool tensor_cores) {
   p.b = b.data(), p.b_row_stride = 1, p.b_col_stride = 1;
   p.c = c.data(), p.c_row_stride = p.c_col_stride = 1;
   TensorCores use(tensor_cores);
-  cuda::gemm_raw(dtype_of<T>(), p);
-  EXPECT_EQ(float(c[0]), 4096.0f) << dtype_name(dtype_of<T>()) << " tensor cores "
+  cuda::gemm_raw(dtype_of<T>::value, p);
+  EXPECT_EQ(float(c[0]), 4096.0f) << dtype_name(dtype_of<T>::value) << " tensor cores "
                                   << tensor_cores;
 }
 
