@@ -103,16 +103,21 @@ def resources(build: Path, files: list[str], tool: str) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], markdown: bool) -> str:
-    header = ["file", "kernel", "arch", "registers", "stack B", "shared B"]
-    body = [[r["file"], r["kernel"], r["arch"], str(r["reg"]), str(r["stack"]), str(r["shared"])]
-            for r in sorted(rows, key=lambda r: (r["file"], r["kernel"], r["arch"]))]
+def render(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    """A table of strings, as markdown or in aligned columns."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r) for r in [header, *body])
+
+
+def table(rows: list[dict], markdown: bool) -> str:
+    header = ["file", "kernel", "arch", "registers", "stack B", "shared B"]
+    body = [[r["file"], r["kernel"], r["arch"], str(r["reg"]), str(r["stack"]), str(r["shared"])]
+            for r in sorted(rows, key=lambda r: (r["file"], r["kernel"], r["arch"]))]
+    return render(header, body, markdown)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -251,7 +251,7 @@ __global__ void clear_flag_kernel(int* flag) { *flag = 0; }
 // negative. Every finder writes the same 1, so plain stores suffice.
 template <typename T, Scan kScan>
 __global__ void __launch_bounds__(kThreads)
-    scan_kernel(int* flag, const T* __restrict__ x, BinaryGeometry g) {
+    flag_operand_kernel(int* flag, const T* __restrict__ x, BinaryGeometry g) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   bool found = false;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < g.numel; i += stride) {
@@ -277,11 +277,9 @@ void run_scan(Scan scan, int* flag, const T* x, const BinaryGeometry& g) {
   launch(clear_flag_kernel, dim3(1), dim3(1), 0, current_stream(), flag);
   if (g.numel == 0) return;
   const dim3 blocks(blocks_for(g.numel)), threads(kThreads);
-  if (scan == Scan::zero) {
-    launch(scan_kernel<T, Scan::zero>, blocks, threads, 0, current_stream(), flag, x, g);
-  } else {
-    launch(scan_kernel<T, Scan::negative>, blocks, threads, 0, current_stream(), flag, x, g);
-  }
+  const auto kernel = scan == Scan::zero ? flag_operand_kernel<T, Scan::zero>
+                                          : flag_operand_kernel<T, Scan::negative>;
+  launch(kernel, blocks, threads, 0, current_stream(), flag, x, g);
 }
 
 bool scan(Scan kind, const Tensor& t) {

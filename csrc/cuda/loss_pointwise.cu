@@ -149,8 +149,7 @@ __global__ void __launch_bounds__(kThreads)
 // count for 'mean', 1 for 'sum'). One block, in a fixed order: deterministic.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    sum_partials_kernel(T* __restrict__ out, const T* __restrict__ partials, int count,
-                        T divisor) {
+    loss_total_kernel(T* __restrict__ out, const T* __restrict__ partials, int count, T divisor) {
   T total = 0;
   for (int i = threadIdx.x; i < count; i += blockDim.x) total += partials[i];
   total = group_reduce(total, Sum());
@@ -273,7 +272,7 @@ void launch_pointwise_loss(PointwiseLoss kind, DType dtype, void* out, const voi
     if (!reduce) return;
     // A mean of nothing is 0 / 0 = NaN, as on the CPU.
     const T divisor = reduction == Reduction::mean ? T(g.numel) : T(1);
-    launch(sum_partials_kernel<T>, dim3(1), dim3(kThreads), 0, current_stream(),
+    launch(loss_total_kernel<T>, dim3(1), dim3(kThreads), 0, current_stream(),
            static_cast<T*>(out), static_cast<const T*>(partials), blocks, divisor);
   });
 }

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <new>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -262,6 +263,13 @@ inline std::mutex& launch_mutex() {
 }
 
 inline void* dynamic_shared() { return state().dynamic_shared.data(); }
+
+// Every kernel launched since the last take_launched(), for the coverage
+// report (bench/gpu/coverage.py); guarded by launch_mutex().
+inline std::set<const void*>& launched() {
+  static std::set<const void*> kernels;
+  return kernels;
+}
 
 inline void switch_to_scheduler() {
   State& s = state();
@@ -526,6 +534,12 @@ inline bool shuffle_enabled() {
 
 constexpr size_t kMaxSharedBytes = 48 * 1024;
 
+// The kernels launched since the last call, and forgets them.
+inline std::set<const void*> take_launched() {
+  std::lock_guard<std::mutex> lock(detail::launch_mutex());
+  return std::exchange(detail::launched(), {});
+}
+
 // Runs kernel<<<grid, block, shared_bytes>>>(args...) to completion on the
 // calling thread (every launch is synchronous; the stream is ignored).
 template <typename... Params, typename... Args>
@@ -547,6 +561,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
                 " bytes of dynamic shared memory exceed the default 48 KiB");
   }
   std::lock_guard<std::mutex> lock(detail::launch_mutex());
+  detail::launched().insert(reinterpret_cast<const void*>(kernel));
   detail::State& s = detail::state();
   bool shuffle = shuffle_enabled();
   if (s.shuffle_from_env) {
