@@ -1,10 +1,11 @@
-// CPU fused LSTM cell step: one pass over the batch rows computes every gate
-// activation and both states (and, backward, every gate gradient), where the
-// composed ops would make a dozen passes and temporaries.
+// CPU fused LSTM and GRU cell steps: one pass over the batch rows computes
+// every gate activation and the new states (and, backward, every gate
+// gradient), where the composed ops would make a dozen passes and temporaries.
 #include "cpu/rnn.h"
 
 #include <algorithm>
 
+#include "core/gru_cell.h"
 #include "core/lstm_cell.h"
 #include "core/parallel.h"
 
@@ -61,6 +62,72 @@ void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_c_prev,
                               dh ? A(dh[k]) : A(0), dc ? A(dc[k]) : A(0), d_gates, d_prev);
           for (int q = 0; q < 4; ++q) d[q * H + j] = T(d_gates[q]);
           dcp[k] = T(d_prev);
+        }
+      }
+    });
+  });
+}
+
+void gru_cell(const Tensor& h, const Tensor& workspace, const Tensor& input_gates,
+              const Tensor& hidden_gates, const Tensor& h_prev) {
+  const int64_t B = h_prev.size(0), H = h_prev.size(1);
+  EMBER_DISPATCH_FLOAT_AND_HALF(h_prev.dtype(), "gru_cell", [&] {
+    using T = scalar_t;
+    using A = acc_t<T>;
+    const T* xg = input_gates.data<T>();
+    const T* hg = hidden_gates.data<T>();
+    const T* hp = h_prev.data<T>();
+    T* ho = h.data<T>();
+    T* ws = workspace.data<T>();
+    parallel_for(0, B, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(12 * H, 1)),
+                 [&](int64_t lo, int64_t hi) {
+      for (int64_t b = lo; b < hi; ++b) {
+        const T* x = xg + b * 3 * H;
+        const T* hh = hg + b * 3 * H;
+        T* w = ws + b * 4 * H;
+        for (int64_t j = 0; j < H; ++j) {
+          gru_cell::Saved<A> s;
+          const A hv = gru_cell::forward(A(x[j]), A(x[H + j]), A(x[2 * H + j]), A(hh[j]),
+                                         A(hh[H + j]), A(hh[2 * H + j]), A(hp[b * H + j]), s);
+          ho[b * H + j] = T(hv);
+          w[j] = T(s.r);
+          w[H + j] = T(s.z);
+          w[2 * H + j] = T(s.n);
+          w[3 * H + j] = T(s.h_n);
+        }
+      }
+    });
+  });
+}
+
+void gru_cell_backward(const Tensor& grad_input_gates, const Tensor& grad_hidden_gates,
+                       const Tensor& grad_h_prev, const Tensor& grad_h, const Tensor& workspace,
+                       const Tensor& h_prev) {
+  const int64_t B = h_prev.size(0), H = h_prev.size(1);
+  EMBER_DISPATCH_FLOAT_AND_HALF(h_prev.dtype(), "gru_cell_backward", [&] {
+    using T = scalar_t;
+    using A = acc_t<T>;
+    const T* ws = workspace.data<T>();
+    const T* hp = h_prev.data<T>();
+    const T* dh = grad_h.data<T>();
+    T* dx = grad_input_gates.data<T>();
+    T* dhg = grad_hidden_gates.data<T>();
+    T* dhp = grad_h_prev.data<T>();
+    parallel_for(0, B, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(14 * H, 1)),
+                 [&](int64_t lo, int64_t hi) {
+      for (int64_t b = lo; b < hi; ++b) {
+        const T* w = ws + b * 4 * H;
+        T* x = dx + b * 3 * H;
+        T* hh = dhg + b * 3 * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const int64_t k = b * H + j;
+          const gru_cell::Saved<A> s{A(w[j]), A(w[H + j]), A(w[2 * H + j]), A(w[3 * H + j])};
+          const gru_cell::Grads<A> g = gru_cell::backward(s, A(hp[k]), A(dh[k]));
+          x[j] = hh[j] = T(g.d_r);
+          x[H + j] = hh[H + j] = T(g.d_z);
+          x[2 * H + j] = T(g.d_n);
+          hh[2 * H + j] = T(g.d_h_n);
+          dhp[k] = T(g.d_h_prev);
         }
       }
     });
