@@ -1,5 +1,6 @@
-// CPU kernels of the fused LSTM cell step (see ops/rnn.h). Operands are
-// contiguous: gates (B, 4H), c_prev / h / c (B, H).
+// CPU kernels of the fused LSTM and GRU cell steps (see ops/rnn.h). Operands
+// are contiguous: LSTM gates (B, 4H), c_prev / h / c (B, H); GRU gate
+// projections (B, 3H), workspace (B, 4H), h_prev / h / gradients of h (B, H).
 #pragma once
 
 #include "core/tensor.h"
@@ -12,6 +13,12 @@ void lstm_cell(const Tensor& h, const Tensor& c, const Tensor& gates, const Tens
 void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_c_prev,
                         const Tensor& grad_h, const Tensor& grad_c, const Tensor& gates,
                         const Tensor& c_prev);
+
+void gru_cell(const Tensor& h, const Tensor& workspace, const Tensor& input_gates,
+              const Tensor& hidden_gates, const Tensor& h_prev);
+void gru_cell_backward(const Tensor& grad_input_gates, const Tensor& grad_hidden_gates,
+                       const Tensor& grad_h_prev, const Tensor& grad_h, const Tensor& workspace,
+                       const Tensor& h_prev);
 
 }  // namespace cpu
 }  // namespace ember

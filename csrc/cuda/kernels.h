@@ -689,6 +689,18 @@ void lstm_cell_backward_raw(DType dtype, void* grad_gates, void* grad_c_prev, co
 void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_c_prev,
                         const Tensor& grad_h, const Tensor& grad_c, const Tensor& gates,
                         const Tensor& c_prev);
+// The fused GRU cell step (ops/rnn.h): input_gates / hidden_gates (B, 3H),
+// workspace (B, 4H), h_prev / h / grad_h / grad_h_prev (B, H).
+void gru_cell_raw(DType dtype, void* h, void* workspace, const void* input_gates,
+                  const void* hidden_gates, const void* h_prev, int64_t B, int64_t H);
+void gru_cell(const Tensor& h, const Tensor& workspace, const Tensor& input_gates,
+              const Tensor& hidden_gates, const Tensor& h_prev);
+void gru_cell_backward_raw(DType dtype, void* grad_input_gates, void* grad_hidden_gates,
+                           void* grad_h_prev, const void* grad_h, const void* workspace,
+                           const void* h_prev, int64_t B, int64_t H);
+void gru_cell_backward(const Tensor& grad_input_gates, const Tensor& grad_hidden_gates,
+                       const Tensor& grad_h_prev, const Tensor& grad_h, const Tensor& workspace,
+                       const Tensor& h_prev);
 
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda

@@ -460,6 +460,21 @@ void lstm_cell_backward(const Tensor&, const Tensor&, const Tensor&, const Tenso
                         const Tensor&, const Tensor&) {
   not_built("lstm_cell_backward");
 }
+void gru_cell_raw(DType, void*, void*, const void*, const void*, const void*, int64_t,
+                  int64_t) {
+  not_built("gru_cell");
+}
+void gru_cell(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  not_built("gru_cell");
+}
+void gru_cell_backward_raw(DType, void*, void*, void*, const void*, const void*, const void*,
+                           int64_t, int64_t) {
+  not_built("gru_cell_backward");
+}
+void gru_cell_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                       const Tensor&, const Tensor&) {
+  not_built("gru_cell_backward");
+}
 
 }  // namespace EMBER_CUDA_BUILD
 }  // namespace cuda

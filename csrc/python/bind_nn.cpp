@@ -1,4 +1,4 @@
-// Bindings: normalisation, dropout, the fused LSTM cell and loss ops.
+// Bindings: normalisation, dropout, the fused LSTM and GRU cells and loss ops.
 #include "ops/loss.h"
 #include "ops/norm.h"
 #include "ops/rnn.h"
@@ -27,6 +27,10 @@ void bind_nn(py::module_& m) {
       },
       py::arg("grad_h").none(true), py::arg("grad_c").none(true), py::arg("gates"),
       py::arg("c_prev"));
+  m.def("gru_cell", &gru_cell, py::arg("input_gates"), py::arg("hidden_gates"),
+        py::arg("h_prev"));
+  m.def("gru_cell_backward", &gru_cell_backward, py::arg("grad_h"), py::arg("workspace"),
+        py::arg("h_prev"));
 
   py::enum_<Reduction>(m, "Reduction")
       .value("none", Reduction::none)

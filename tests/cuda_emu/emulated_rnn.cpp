@@ -1,3 +1,3 @@
-// The CUDA fused LSTM cell kernels, compiled here as host C++ against the
+// The CUDA fused LSTM and GRU cell kernels, compiled here as host C++ against the
 // harness (the same source nvcc compiles into ember_core).
 #include "cuda/rnn.cu"

@@ -304,3 +304,77 @@ def test_fused_lstm_cell_matches_the_composed_ops(dtype, device):
     assert em.autograd.gradgradcheck(lambda g, c: _LstmCell.apply(g, c), (g64, c64))
     # Only h used: c's gradient arrives as zeros.
     assert em.autograd.gradcheck(lambda g, c: _LstmCell.apply(g, c)[0], (g64, c64))
+
+
+def _gru_composed(xg, hg, h):
+    """PyTorch's GRU formulas in float64 ops: the reference of the fused cell."""
+    x_r, x_z, x_n = xg.double().chunk(3, -1)
+    h_r, h_z, h_n = hg.double().chunk(3, -1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h.double()
+
+
+@pytest.mark.parametrize("dtype", [em.float64, em.float32, em.float16, em.bfloat16])
+def test_fused_gru_cell_matches_the_composed_ops(dtype, device):
+    """The fused GRU cell's h' and gradients equal the formulas written in
+    ops (float64 gradcheck, and double backward through it), on every dtype."""
+    from ember.nn.rnn import _GruCell
+
+    rng = np.random.default_rng(6)
+    for B, H in ((1, 1), (5, 7), (3, 33)):
+        xg = em.tensor(rng.uniform(-3, 3, (B, 3 * H)), device=device).to(dtype)
+        hg = em.tensor(rng.uniform(-3, 3, (B, 3 * H)), device=device).to(dtype)
+        h = em.tensor(rng.uniform(-1, 1, (B, H)), device=device).to(dtype)
+        out = _GruCell.apply(xg, hg, h)
+        assert out.dtype == dtype and tuple(out.shape) == (B, H)
+        tol = {em.float64: 1e-12, em.float32: 1e-6, em.float16: 2e-3, em.bfloat16: 1.6e-2}[dtype]
+        np.testing.assert_allclose(_np(out.double()), _np(_gru_composed(xg, hg, h)), atol=tol)
+    if dtype != em.float64:
+        return
+    args = tuple(t.detach().requires_grad_() for t in (xg, hg, h))
+    assert em.autograd.gradcheck(lambda *a: _GruCell.apply(*a), args)
+    assert em.autograd.gradgradcheck(lambda *a: _GruCell.apply(*a), args)
+    # The fused backward against that of the composed formulas.
+    grad = em.tensor(rng.uniform(-1, 1, (3, 33)), device=device)
+    fused = em.autograd.grad(_GruCell.apply(*args), args, grad)
+    composed = em.autograd.grad(_gru_composed(*args), args, grad)
+    for f, c in zip(fused, composed):
+        np.testing.assert_allclose(_np(f), _np(c), rtol=1e-12, atol=1e-14)
+
+
+def test_fused_gru_cell_matches_torch(device):
+    """The fused cell equals torch's GRUCell from the same projections: r
+    multiplies the hidden projection's new-gate part including b_hn."""
+    torch = pytest.importorskip("torch")
+    from ember.nn.rnn import _GruCell
+
+    tcell = torch.nn.GRUCell(5, 9).double()
+    x = rng.standard_normal((4, 5))
+    h = rng.standard_normal((4, 9))
+    w_ih, w_hh, b_ih, b_hh = (p.detach().numpy() for p in
+                              (tcell.weight_ih, tcell.weight_hh, tcell.bias_ih, tcell.bias_hh))
+    out = _GruCell.apply(em.tensor(x @ w_ih.T + b_ih, device=device),
+                         em.tensor(h @ w_hh.T + b_hh, device=device), em.tensor(h, device=device))
+    want = tcell(torch.tensor(x), torch.tensor(h)).detach().numpy()
+    np.testing.assert_allclose(_np(out), want, rtol=1e-12, atol=1e-13)
+
+
+def test_fused_gru_cell_bad_operands():
+    C = em._C
+    xg, h = em.randn(2, 12)._data, em.randn(2, 4)._data
+    with pytest.raises(ValueError, match="gru_cell: expected input_gates and hidden_gates"):
+        C.gru_cell(xg, em.randn(2, 9)._data, h)
+    with pytest.raises(ValueError, match="gru_cell: expected input_gates"):
+        C.gru_cell(xg, xg, em.randn(3, 4)._data)
+    with pytest.raises(TypeError, match="gru_cell: expected floating operands of one dtype"):
+        C.gru_cell(xg, xg.to(em.float64), h)
+    with pytest.raises(TypeError, match="gru_cell: expected floating"):
+        C.gru_cell(xg, xg, em.zeros(2, 4, dtype=em.int64)._data)
+    ws = C.gru_cell(xg, xg, h)[1]
+    assert tuple(ws.shape) == (2, 16)
+    with pytest.raises(ValueError, match="gru_cell_backward: expected workspace"):
+        C.gru_cell_backward(h, xg, h)
+    with pytest.raises(ValueError, match="gru_cell_backward: expected a gradient like h_prev"):
+        C.gru_cell_backward(em.randn(2, 5)._data, ws, h)

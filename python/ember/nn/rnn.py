@@ -77,13 +77,38 @@ def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tuple:
     return _LstmCell.apply(xp + F.linear(h, w_hh, b_hh), c)
 
 
+class _GruCell(Function):
+    """The pointwise part of a GRU step (r, z, n and the new hidden state) in
+    one fused kernel from the two projections, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, input_gates, hidden_gates, h_prev):
+        h, workspace = _C.gru_cell(input_gates._data, hidden_gates._data, h_prev._data)
+        # The workspace (r, z, n, h_n) makes the fused backward one pass; the
+        # inputs serve the differentiable backward of create_graph.
+        ctx.save_for_backward(input_gates, hidden_gates, h_prev, workspace)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad):
+        input_gates, hidden_gates, h_prev, workspace = ctx.saved_tensors
+        if is_grad_enabled():
+            # create_graph: the same gradients from differentiable ops.
+            x_r, x_z, x_n = input_gates.chunk(3, -1)
+            h_r, h_z, h_n = hidden_gates.chunk(3, -1)
+            r = F.sigmoid(x_r + h_r)
+            z = F.sigmoid(x_z + h_z)
+            n = F.tanh(x_n + r * h_n)
+            d_n = grad * (1 - z) * (1 - n * n)
+            d_z = grad * (h_prev - n) * z * (1 - z)
+            d_r = d_n * h_n * r * (1 - r)
+            return cat([d_r, d_z, d_n], -1), cat([d_r, d_z, d_n * r], -1), grad * z
+        grads = _C.gru_cell_backward(grad._data, workspace._data, h_prev._data)
+        return tuple(Tensor._make(g, False, None, 0) for g in grads)
+
+
 def _gru_step(xp: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
-    x_r, x_z, x_n = xp.chunk(3, -1)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r = F.sigmoid(x_r + h_r)
-    z = F.sigmoid(x_z + h_z)
-    n = F.tanh(x_n + r * h_n)
-    return n + z * (h - n)
+    return _GruCell.apply(xp, F.linear(h, w_hh, b_hh), h)
 
 
 def _check_input(name: str, x, expected_size: int, allowed_dims: tuple) -> None:
