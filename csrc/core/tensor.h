@@ -11,11 +11,13 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/scalar.h"
+#include "core/small_vector.h"
 #include "core/storage.h"
 
 namespace ember {
 
-using Shape = std::vector<int64_t>;
+// Dims of a shape or strides: six of them fit inline (no allocation).
+using Shape = SmallVector<int64_t, 6>;
 
 std::string shape_str(const Shape& shape);
 // Product of the sizes; throws ValueError for a negative size or an overflow.

@@ -8,9 +8,13 @@
 
 #include "core/tensor.h"
 
-// Python int/float/bool -> Scalar, keeping int64 precision.
 namespace pybind11 {
 namespace detail {
+// Shapes and strides cross as lists of ints, like std::vector.
+template <typename T, size_t N>
+struct type_caster<ember::SmallVector<T, N>> : list_caster<ember::SmallVector<T, N>, T> {};
+
+// Python int/float/bool -> Scalar, keeping int64 precision.
 template <>
 struct type_caster<ember::Scalar> {
   PYBIND11_TYPE_CASTER(ember::Scalar, const_name("number"));

@@ -113,6 +113,22 @@ class Context:
         self._freed = True
 
 
+class _UnrecordedContext(Context):
+    """The ctx of a call that records no node: nothing is kept for a backward
+    that cannot happen, so saving costs nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+
+    def save_for_backward(self, *tensors) -> None:
+        pass
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        pass
+
+
 def _wrap_saved_output(data, node):
     """Rebuilds the Tensor for a saved output, attached to its own node."""
     if node is not None:
@@ -228,42 +244,41 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         """Runs forward; records the graph when an input requires grad."""
-        ctx = Context()
-        make = Tensor._make
-        record = False
         if getattr(_grad_state, "enabled", True):
-            # One pass over the arguments gathers everything a node needs;
-            # it is thrown away when no argument requires grad.
-            needs = []
-            edges = []
-            meta = []
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
-                    needs.append(True)
-                    gf = a.grad_fn
-                    edges.append((gf, a._output_nr) if gf is not None else a._edge())
-                    data = a._data
-                    meta.append((data.shape, data.dtype))
-                else:
-                    needs.append(False)
-                    edges.append(None)
-                    meta.append(None)
-        if not record:
-            ctx.needs_input_grad = (False,) * len(args)
-            raw = cls.forward(ctx, *args, **kwargs)
-            ctx._freed = True
-            ctx._saved = None
-            if not isinstance(raw, tuple):
-                return make(raw, False, None, 0)
-            return tuple(make(o, False, None, 0) for o in raw)
+                    return cls._apply_recorded(args, kwargs)
+        raw = cls.forward(_UnrecordedContext((False,) * len(args)), *args, **kwargs)
+        make = Tensor._make
+        if not isinstance(raw, tuple):
+            return make(raw, False, None, 0)
+        return tuple(make(o, False, None, 0) for o in raw)
+
+    @classmethod
+    def _apply_recorded(cls, args, kwargs):
+        """apply's path when grad mode is on and some argument requires grad."""
+        needs = []
+        edges = []
+        meta = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                needs.append(True)
+                gf = a.grad_fn
+                edges.append((gf, a._output_nr) if gf is not None else a._edge())
+                data = a._data
+                meta.append((data.shape, data.dtype))
+            else:
+                needs.append(False)
+                edges.append(None)
+                meta.append(None)
+        ctx = Context()
         ctx.needs_input_grad = tuple(needs)
         raw = cls.forward(ctx, *args, **kwargs)
-        single = not isinstance(raw, tuple)
+        make = Tensor._make
         node = cls._node_type(ctx, tuple(edges), tuple(meta))
         if ctx._saved is not None:
             ctx._node = weakref.ref(node)
-        if single:
+        if not isinstance(raw, tuple):
             node.output_ids = (id(raw),)
             if id(raw) not in ctx._non_differentiable and raw.dtype.is_floating_point:
                 return make(raw, True, node, 0)
