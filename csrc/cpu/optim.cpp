@@ -8,6 +8,7 @@
 #include "cpu/optim.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/iter.h"
@@ -41,6 +42,17 @@ void run_update(const std::array<Tensor, N>& operands, const Update& update) {
 
 Tensor or_placeholder(const Tensor& t, const Tensor& param) { return t.defined() ? t : param; }
 
+// Calls f(std::true_type) or f(std::false_type): an option tested inside an
+// update becomes a compile-time constant, so the loop has no branch left and
+// vectorises (GCC does not vectorise a loop with control flow in it).
+template <typename F>
+void with_flag(bool flag, const F& f) {
+  if (flag)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
 }  // namespace
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
@@ -52,16 +64,21 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
     using A = acc_t<T>;
     const A lr_t = A(lr), mom = A(momentum), keep = A(1 - dampening), wd = A(weight_decay);
     const A sign = maximize ? A(-1) : A(1);
-    const bool use_momentum = momentum != 0;
-    run_update<T, 3>({param, grad, buffer}, [&](const std::array<T*, 3>& p, int64_t i) {
-      const A w = A(p[0][i]);
-      A d = sign * A(p[1][i]) + wd * w;
-      if (use_momentum) {
-        A b = first_step ? d : mom * A(p[2][i]) + keep * d;
-        p[2][i] = T(b);
-        d = nesterov ? d + mom * b : b;
-      }
-      p[0][i] = T(w - lr_t * d);
+    with_flag(momentum != 0, [&](auto use_momentum) {
+      with_flag(first_step, [&](auto first) {
+        with_flag(nesterov, [&](auto look_ahead) {
+          run_update<T, 3>({param, grad, buffer}, [&](const std::array<T*, 3>& p, int64_t i) {
+            const A w = A(p[0][i]);
+            A d = sign * A(p[1][i]) + wd * w;
+            if constexpr (decltype(use_momentum)::value) {
+              A b = decltype(first)::value ? d : mom * A(p[2][i]) + keep * d;
+              p[2][i] = T(b);
+              d = decltype(look_ahead)::value ? d + mom * b : b;
+            }
+            p[0][i] = T(w - lr_t * d);
+          });
+        });
+      });
     });
   });
 }
