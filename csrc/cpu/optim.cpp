@@ -8,6 +8,7 @@
 #include "cpu/optim.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/iter.h"
@@ -26,7 +27,11 @@ void run_update(const std::array<Tensor, N>& operands, const Update& update) {
     std::array<T*, N> ptr;
     for (size_t k = 0; k < N; ++k) ptr[k] = reinterpret_cast<T*>(p[k]);
     if (run_is_contiguous<N>(stride, sizes)) {
-      for (int64_t i = 0; i < n; ++i) update(ptr, i);
+      // A local copy of an update that holds its constants by value: they
+      // stay in registers instead of being reloaded after every store (a
+      // store might alias them), which kept the loop scalar.
+      const Update body = update;
+      for (int64_t i = 0; i < n; ++i) body(ptr, i);
     } else {
       std::array<int64_t, N> step;
       for (size_t k = 0; k < N; ++k) step[k] = stride[k] / int64_t(sizeof(T));
@@ -41,6 +46,17 @@ void run_update(const std::array<Tensor, N>& operands, const Update& update) {
 
 Tensor or_placeholder(const Tensor& t, const Tensor& param) { return t.defined() ? t : param; }
 
+// Calls f(std::true_type) or f(std::false_type): an option tested inside an
+// update becomes a compile-time constant, so the loop has no branch left and
+// vectorises (GCC does not vectorise a loop with control flow in it).
+template <typename F>
+void with_flag(bool flag, const F& f) {
+  if (flag)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
 }  // namespace
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
@@ -52,16 +68,21 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
     using A = acc_t<T>;
     const A lr_t = A(lr), mom = A(momentum), keep = A(1 - dampening), wd = A(weight_decay);
     const A sign = maximize ? A(-1) : A(1);
-    const bool use_momentum = momentum != 0;
-    run_update<T, 3>({param, grad, buffer}, [&](const std::array<T*, 3>& p, int64_t i) {
-      const A w = A(p[0][i]);
-      A d = sign * A(p[1][i]) + wd * w;
-      if (use_momentum) {
-        A b = first_step ? d : mom * A(p[2][i]) + keep * d;
-        p[2][i] = T(b);
-        d = nesterov ? d + mom * b : b;
-      }
-      p[0][i] = T(w - lr_t * d);
+    with_flag(momentum != 0, [&](auto use_momentum) {
+      with_flag(first_step, [&](auto first) {
+        with_flag(nesterov, [&](auto look_ahead) {
+          run_update<T, 3>({param, grad, buffer}, [=](const std::array<T*, 3>& p, int64_t i) {
+            const A w = A(p[0][i]);
+            A d = sign * A(p[1][i]) + wd * w;
+            if constexpr (decltype(use_momentum)::value) {
+              A b = decltype(first)::value ? d : mom * A(p[2][i]) + keep * d;
+              p[2][i] = T(b);
+              d = decltype(look_ahead)::value ? d + mom * b : b;
+            }
+            p[0][i] = T(w - lr_t * d);
+          });
+        });
+      });
     });
   });
 }
@@ -84,7 +105,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
     const A coupled_wd = decoupled ? A(0) : A(weight_decay);
     const A decay = decoupled ? A(1 - lr * weight_decay) : A(1);
     run_update<T, 5>({param, grad, exp_avg, exp_avg_sq, max_sq},
-                     [&](const std::array<T*, 5>& p, int64_t i) {
+                     [=](const std::array<T*, 5>& p, int64_t i) {
       A w = A(p[0][i]) * decay;
       A g = sign * A(p[1][i]) + coupled_wd * w;
       A m = b1 * A(p[2][i]) + (A(1) - b1) * g;
@@ -114,7 +135,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
     const A lr_t = A(lr), a = A(alpha), eps_t = A(eps), wd = A(weight_decay), mom = A(momentum);
     const A sign = maximize ? A(-1) : A(1);
     run_update<T, 5>({param, grad, square_avg, mean, buffer},
-                     [&](const std::array<T*, 5>& p, int64_t i) {
+                     [=](const std::array<T*, 5>& p, int64_t i) {
       const A w = A(p[0][i]);
       A g = sign * A(p[1][i]) + wd * w;
       A sq = a * A(p[2][i]) + (A(1) - a) * g * g;
@@ -144,7 +165,7 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
     using A = acc_t<T>;
     const A clr_t = A(clr), eps_t = A(eps), wd = A(weight_decay);
     const A sign = maximize ? A(-1) : A(1);
-    run_update<T, 3>({param, grad, state_sum}, [&](const std::array<T*, 3>& p, int64_t i) {
+    run_update<T, 3>({param, grad, state_sum}, [=](const std::array<T*, 3>& p, int64_t i) {
       const A w = A(p[0][i]);
       A g = sign * A(p[1][i]) + wd * w;
       A s = A(p[2][i]) + g * g;

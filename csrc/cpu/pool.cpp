@@ -42,6 +42,80 @@ AvgWindow avg_window(const Pool2dShape& s, int64_t oh, int64_t ow, bool count_in
   return {h0, h1, w0, w1, divisor > 0 ? 1.0 / double(divisor) : 0.0};
 }
 
+// Output columns [lo, hi) whose windows lie wholly inside the input's width:
+// there the window needs no bounds checks and the row kernels below apply.
+struct ColumnRange {
+  int64_t lo, hi;
+};
+
+ColumnRange interior_columns(const Pool2dShape& s) {
+  const int64_t lo = (s.pad_w + s.stride_w - 1) / s.stride_w;
+  const int64_t last = s.in_w - 1 + s.pad_w - (s.kernel_w - 1) * s.dilation_w;
+  const int64_t hi = last < 0 ? 0 : std::min(s.out_w, last / s.stride_w + 1);
+  return {std::min(lo, s.out_w), std::max(hi, std::min(lo, s.out_w))};
+}
+
+// The window of one output cell in scan order: the first maximum wins, and so
+// does the first NaN. Border cells go through here (it checks every bound).
+template <typename T>
+void max_cell(const Pool2dShape& s, const T* x, int64_t oh, int64_t ow, T* y_row,
+              int64_t* idx_row) {
+  T best = -INFINITY;
+  int64_t best_index = -1;
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+    const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dilation_h;
+    if (ih < 0 || ih >= s.in_h) continue;
+    for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+      const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dilation_w;
+      if (iw < 0 || iw >= s.in_w) continue;
+      const T v = x[ih * s.in_w + iw];
+      if (best_index < 0 || v > best || std::isnan(v)) {
+        best = v;
+        best_index = ih * s.in_w + iw;
+        if (std::isnan(v)) break;
+      }
+    }
+    if (best_index >= 0 && std::isnan(best)) break;
+  }
+  y_row[ow] = best;
+  if (idx_row) idx_row[ow] = best_index;
+}
+
+// Folds one input row into n interior output cells (init: the row is the
+// window's first valid one). max_cell's scan-order rule without branches: a
+// value replaces the running best when it is not <= it (greater, or NaN)
+// and the best is not already NaN. kStride/kKernel > 0 fix the column stride
+// and window width (dilation 1) at compile time, so the loop vectorises.
+template <typename T, bool kWithIndex, int kStride, int kKernel>
+void max_row(const T* row, int64_t row_index, int64_t n, const Pool2dShape& s, bool init, T* y,
+             int64_t* idx) {
+  const int64_t stride = kStride > 0 ? kStride : s.stride_w;
+  const int64_t kernel = kKernel > 0 ? kKernel : s.kernel_w;
+  const int64_t dilation = kKernel > 0 ? 1 : s.dilation_w;
+  auto fold = [&](int64_t j, int64_t kw_begin) {
+    T best = y[j];
+    int64_t arg = 0;
+    if constexpr (kWithIndex) arg = idx[j];
+    for (int64_t kw = kw_begin; kw < kernel; ++kw) {
+      const T v = row[j * stride + kw * dilation];
+      const bool take = !(v <= best) && best == best;
+      best = take ? v : best;
+      if constexpr (kWithIndex) arg = take ? row_index + j * stride + kw * dilation : arg;
+    }
+    y[j] = best;
+    if constexpr (kWithIndex) idx[j] = arg;
+  };
+  if (init) {
+    for (int64_t j = 0; j < n; ++j) {
+      y[j] = row[j * stride];
+      if constexpr (kWithIndex) idx[j] = row_index + j * stride;
+      fold(j, 1);
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) fold(j, 0);
+  }
+}
+
 int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return i * in / out; }
 int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
@@ -50,32 +124,39 @@ int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in 
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* input, T* out, int64_t* indices) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  const ColumnRange inner = interior_columns(s);
+  const bool strided2x2 = s.stride_w == 2 && s.kernel_w == 2 && s.dilation_w == 1;
   for_each_plane(s, out_plane * s.kernel_h * s.kernel_w, [&](int64_t p) {
     const T* x = input + p * in_plane;
     T* y = out + p * out_plane;
-    int64_t* idx = indices + p * out_plane;
-    for (int64_t oh = 0; oh < s.out_h; ++oh)
-      for (int64_t ow = 0; ow < s.out_w; ++ow) {
-        T best = -INFINITY;
-        int64_t best_index = -1;
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dilation_h;
-          if (ih < 0 || ih >= s.in_h) continue;
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dilation_w;
-            if (iw < 0 || iw >= s.in_w) continue;
-            const T v = x[ih * s.in_w + iw];
-            if (best_index < 0 || v > best || std::isnan(v)) {
-              best = v;
-              best_index = ih * s.in_w + iw;
-              if (std::isnan(v)) break;
-            }
-          }
-          if (best_index >= 0 && std::isnan(best)) break;
-        }
-        y[oh * s.out_w + ow] = best;
-        idx[oh * s.out_w + ow] = best_index;
+    int64_t* idx = indices ? indices + p * out_plane : nullptr;
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      T* y_row = y + oh * s.out_w;
+      int64_t* idx_row = idx ? idx + oh * s.out_w : nullptr;
+      const int64_t top = oh * s.stride_h - s.pad_h;
+      int64_t kh0 = 0;
+      while (kh0 < s.kernel_h && top + kh0 * s.dilation_h < 0) ++kh0;
+      int64_t kh1 = kh0;
+      while (kh1 < s.kernel_h && top + kh1 * s.dilation_h < s.in_h) ++kh1;
+      const bool rows_valid = kh0 < kh1;
+      const int64_t lo = rows_valid ? inner.lo : s.out_w, hi = rows_valid ? inner.hi : s.out_w;
+      for (int64_t ow = 0; ow < lo; ++ow) max_cell(s, x, oh, ow, y_row, idx_row);
+      for (int64_t kh = kh0; kh < kh1; ++kh) {
+        const int64_t ih = top + kh * s.dilation_h;
+        const int64_t first = ih * s.in_w + lo * s.stride_w - s.pad_w;
+        const bool init = kh == kh0;
+        if (strided2x2 && idx_row)
+          max_row<T, true, 2, 2>(x + first, first, hi - lo, s, init, y_row + lo, idx_row + lo);
+        else if (strided2x2)
+          max_row<T, false, 2, 2>(x + first, first, hi - lo, s, init, y_row + lo, nullptr);
+        else if (idx_row)
+          max_row<T, true, 0, 0>(x + first, first, hi - lo, s, init, y_row + lo, idx_row + lo);
+        else
+          max_row<T, false, 0, 0>(x + first, first, hi - lo, s, init, y_row + lo, nullptr);
       }
+      for (int64_t ow = std::max(lo, hi); ow < s.out_w; ++ow)
+        max_cell(s, x, oh, ow, y_row, idx_row);
+    }
   });
 }
 

@@ -13,7 +13,8 @@ struct Pool2dShape {
   int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
 };
 
-// indices: the flat h * W + w of each maximum within its plane. NaN wins.
+// indices: the flat h * W + w of each maximum within its plane (the first in
+// scan order; NaN wins), or null when the caller needs only the values.
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* input, T* out, int64_t* indices);
 // grad_input is overwritten.

@@ -146,6 +146,9 @@ bool reduced_dims_lead(const Tensor& x, const Shape& dims) {
          inner > 1 && outer > 1;
 }
 
+// Elements per task of a full sum (a multiple of sum_contiguous's block).
+constexpr int64_t kSumChunk = int64_t(1) << 16;
+
 template <typename T>
 void sum_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
   int64_t outer, inner;
@@ -162,6 +165,23 @@ void sum_kernel(const Tensor& out, const Tensor& x, const Shape& dims) {
       }
       for (int64_t j = lo; j < hi; ++j) o[j] = T(acc[j - lo]);
     });
+    return;
+  }
+  if (outer == 1 && inner >= 2 * kSumChunk) {
+    // A full sum is one long row: its fixed-size chunks are summed in
+    // parallel (one row would keep one thread) and added in order, so the
+    // result does not depend on the thread count.
+    Tensor flat = kept_then_reduced(x, dims, outer, inner).reshape({inner}).contiguous();
+    const T* in = static_cast<const T*>(flat.raw_data());
+    std::vector<wide_t<T>> partial((inner + kSumChunk - 1) / kSumChunk);
+    parallel_for(0, int64_t(partial.size()), 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t c = lo; c < hi; ++c)
+        partial[c] = sum_contiguous<T, wide_t<T>>(in + c * kSumChunk,
+                                                  std::min(kSumChunk, inner - c * kSumChunk));
+    });
+    wide_t<T> total = 0;
+    for (wide_t<T> value : partial) total += value;
+    o[0] = T(total);
     return;
   }
   for_each_row<T>(x, dims, [&](int64_t j, const T* row, int64_t n) {

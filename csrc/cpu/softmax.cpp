@@ -67,16 +67,14 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
       T* dst = res + o * l.n;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         // Three passes: max, fused exp + sum (exp stored for softmax), then
-        // scale or shift; each runs on the vector kernels.
+        // scale or shift; each runs on the vector kernels. Only the first
+        // reads memory: a row of up to a few thousand elements stays in L1.
         const T peak = vec::max(row, l.n);
         const double total = vec::exp_sum(row, peak, log ? nullptr : dst, l.n);
-        if (log) {
-          const T shift = T(peak + std::log(total));
-          for (int64_t i = 0; i < l.n; ++i) dst[i] = row[i] - shift;
-        } else {
-          const T scale = T(1.0 / total);
-          for (int64_t i = 0; i < l.n; ++i) dst[i] *= scale;
-        }
+        if (log)
+          vec::affine(row, T(1), -T(peak + std::log(total)), dst, l.n);
+        else
+          vec::affine(dst, T(1.0 / total), T(0), dst, l.n);
         return;
       }
       T peak = row[0];

@@ -173,10 +173,22 @@ struct Vec {
     }
   }
 
+  // Four independent chains: one would wait on each compare-select.
   static EMBER_VEC_INLINE float max(const float* x, int64_t n) {
     const float lowest = -std::numeric_limits<float>::infinity();
-    F best = splat(lowest);
+    F best = splat(lowest), best1 = best, best2 = best, best3 = best;
     int64_t i = 0;
+    for (; i + 4 * lanes <= n; i += 4 * lanes) {
+      F v0 = load(x + i), v1 = load(x + i + lanes);
+      F v2 = load(x + i + 2 * lanes), v3 = load(x + i + 3 * lanes);
+      best = v0 > best ? v0 : best;
+      best1 = v1 > best1 ? v1 : best1;
+      best2 = v2 > best2 ? v2 : best2;
+      best3 = v3 > best3 ? v3 : best3;
+    }
+    best1 = best3 > best1 ? best3 : best1;
+    best = best2 > best ? best2 : best;
+    best = best1 > best ? best1 : best;
     for (; i + lanes <= n; i += lanes) {
       F v = load(x + i);
       best = v > best ? v : best;
@@ -189,6 +201,12 @@ struct Vec {
 
   // Each lane sums a few terms in float, then the lanes are added into
   // double totals: short float chains keep the error near one rounding.
+  static EMBER_VEC_INLINE void affine(const float* x, float a, float b, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) store(y + i, load(x + i) * a + b);
+    for (; i < n; ++i) y[i] = x[i] * a + b;
+  }
+
   static EMBER_VEC_INLINE double exp_sum(const float* x, float shift, float* y, int64_t n) {
     constexpr int kFlushEvery = 8;
     double lane_total[lanes] = {};
@@ -215,6 +233,9 @@ struct Vec {
 };
 
 void map_generic(MapOp op, const float* x, float* y, int64_t n) { Vec<16>::map(op, x, y, n); }
+void affine_generic(const float* x, float a, float b, float* y, int64_t n) {
+  Vec<16>::affine(x, a, b, y, n);
+}
 float max_generic(const float* x, int64_t n) { return Vec<16>::max(x, n); }
 double exp_sum_generic(const float* x, float shift, float* y, int64_t n) {
   return Vec<16>::exp_sum(x, shift, y, n);
@@ -223,6 +244,10 @@ double exp_sum_generic(const float* x, float shift, float* y, int64_t n) {
 __attribute__((target("avx2,fma"))) void map_avx2(MapOp op, const float* x, float* y,
                                                   int64_t n) {
   Vec<32>::map(op, x, y, n);
+}
+__attribute__((target("avx2,fma"))) void affine_avx2(const float* x, float a, float b, float* y,
+                                                     int64_t n) {
+  Vec<32>::affine(x, a, b, y, n);
 }
 __attribute__((target("avx2,fma"))) float max_avx2(const float* x, int64_t n) {
   return Vec<32>::max(x, n);
@@ -235,6 +260,10 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float sh
 __attribute__((target("avx512f"))) void map_avx512(MapOp op, const float* x, float* y,
                                                    int64_t n) {
   Vec<64>::map(op, x, y, n);
+}
+__attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, float b, float* y,
+                                                      int64_t n) {
+  Vec<64>::affine(x, a, b, y, n);
 }
 __attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
   return Vec<64>::max(x, n);
@@ -434,10 +463,22 @@ struct VecD {
     }
   }
 
+  // Four independent chains: one would wait on each compare-select.
   static EMBER_VEC_INLINE double max(const double* x, int64_t n) {
     const double lowest = -std::numeric_limits<double>::infinity();
-    F best = splat(lowest);
+    F best = splat(lowest), best1 = best, best2 = best, best3 = best;
     int64_t i = 0;
+    for (; i + 4 * lanes <= n; i += 4 * lanes) {
+      F v0 = load(x + i), v1 = load(x + i + lanes);
+      F v2 = load(x + i + 2 * lanes), v3 = load(x + i + 3 * lanes);
+      best = v0 > best ? v0 : best;
+      best1 = v1 > best1 ? v1 : best1;
+      best2 = v2 > best2 ? v2 : best2;
+      best3 = v3 > best3 ? v3 : best3;
+    }
+    best1 = best3 > best1 ? best3 : best1;
+    best = best2 > best ? best2 : best;
+    best = best1 > best ? best1 : best;
     for (; i + lanes <= n; i += lanes) {
       F v = load(x + i);
       best = v > best ? v : best;
@@ -446,6 +487,13 @@ struct VecD {
     for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
     for (; i < n; ++i) result = x[i] > result ? x[i] : result;
     return result;
+  }
+
+  static EMBER_VEC_INLINE void affine(const double* x, double a, double b, double* y,
+                                     int64_t n) {
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) store(y + i, load(x + i) * a + b);
+    for (; i < n; ++i) y[i] = x[i] * a + b;
   }
 
   static EMBER_VEC_INLINE double exp_sum(const double* x, double shift, double* y, int64_t n) {
@@ -469,6 +517,9 @@ struct VecD {
 };
 
 void map_generic(MapOp op, const double* x, double* y, int64_t n) { VecD<16>::map(op, x, y, n); }
+void affine_generic(const double* x, double a, double b, double* y, int64_t n) {
+  VecD<16>::affine(x, a, b, y, n);
+}
 double max_generic(const double* x, int64_t n) { return VecD<16>::max(x, n); }
 double exp_sum_generic(const double* x, double shift, double* y, int64_t n) {
   return VecD<16>::exp_sum(x, shift, y, n);
@@ -477,6 +528,10 @@ double exp_sum_generic(const double* x, double shift, double* y, int64_t n) {
 __attribute__((target("avx2,fma"))) void map_avx2(MapOp op, const double* x, double* y,
                                                   int64_t n) {
   VecD<32>::map(op, x, y, n);
+}
+__attribute__((target("avx2,fma"))) void affine_avx2(const double* x, double a, double b, double* y,
+                                                     int64_t n) {
+  VecD<32>::affine(x, a, b, y, n);
 }
 __attribute__((target("avx2,fma"))) double max_avx2(const double* x, int64_t n) {
   return VecD<32>::max(x, n);
@@ -489,6 +544,10 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const double* x, double 
 __attribute__((target("avx512f"))) void map_avx512(MapOp op, const double* x, double* y,
                                                    int64_t n) {
   VecD<64>::map(op, x, y, n);
+}
+__attribute__((target("avx512f"))) void affine_avx512(const double* x, double a, double b,
+                                                      double* y, int64_t n) {
+  VecD<64>::affine(x, a, b, y, n);
 }
 __attribute__((target("avx512f"))) double max_avx512(const double* x, int64_t n) {
   return VecD<64>::max(x, n);
@@ -548,6 +607,15 @@ double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
   return exp_sum_generic(x, shift, y, n);
 }
 
+void affine(const float* x, float a, float b, float* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return affine_avx512(x, a, b, y, n);
+    case Isa::avx2: return affine_avx2(x, a, b, y, n);
+    case Isa::generic: break;
+  }
+  affine_generic(x, a, b, y, n);
+}
+
 void map(MapOp op, const double* x, double* y, int64_t n, Isa isa) {
   switch (isa) {
     case Isa::avx512: return map_avx512(op, x, y, n);
@@ -573,6 +641,15 @@ double exp_sum(const double* x, double shift, double* y, int64_t n, Isa isa) {
     case Isa::generic: break;
   }
   return exp_sum_generic(x, shift, y, n);
+}
+
+void affine(const double* x, double a, double b, double* y, int64_t n, Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return affine_avx512(x, a, b, y, n);
+    case Isa::avx2: return affine_avx2(x, a, b, y, n);
+    case Isa::generic: break;
+  }
+  affine_generic(x, a, b, y, n);
 }
 
 }  // namespace vec

@@ -31,11 +31,16 @@ float max(const float* x, int64_t n, Isa isa = best_isa());
 // also stored to y[i] when y is not null.
 double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa = best_isa());
 
+// y[i] = x[i] * a + b (possibly fused: one rounding) for i < n; x and y may be
+// the same array. With a == 1 or b == 0 the result is the plain sum/product.
+void affine(const float* x, float a, float b, float* y, int64_t n, Isa isa = best_isa());
+
 // The float64 forms: the same contracts in double precision (exp_sum
 // accumulates in double lanes).
 void map(MapOp op, const double* x, double* y, int64_t n, Isa isa = best_isa());
 double max(const double* x, int64_t n, Isa isa = best_isa());
 double exp_sum(const double* x, double shift, double* y, int64_t n, Isa isa = best_isa());
+void affine(const double* x, double a, double b, double* y, int64_t n, Isa isa = best_isa());
 
 }  // namespace vec
 }  // namespace cpu

@@ -2,6 +2,8 @@
 // the device's kernels on contiguous (planes, H, W) data.
 #include "ops/pool.h"
 
+#include <algorithm>
+
 #include "cpu/pool.h"
 #include "cuda/geometry.h"
 #include "cuda/kernels.h"
@@ -93,20 +95,28 @@ void check_grad(const char* op, const Tensor& grad_out, const Shape& input_shape
 }  // namespace
 
 std::vector<Tensor> max_pool2d(const Tensor& input, const Shape& kernel_size, const Shape& stride,
-                               const Shape& padding, const Shape& dilation, bool ceil_mode) {
+                               const Shape& padding, const Shape& dilation, bool ceil_mode,
+                               bool return_indices) {
   check_input("max_pool2d", input);
   cpu::Pool2dShape s = window_shape("max_pool2d", input.shape(), kernel_size, stride, padding,
                                     dilation, ceil_mode);
   Shape shape = pooled_shape(input.shape(), s.out_h, s.out_w);
   Tensor out = Tensor::empty(shape, input.dtype(), input.device());
-  Tensor indices = Tensor::empty(shape, DType::int64, input.device());
-  if (out.numel() == 0) return {out, indices};
+  const bool is_cpu = input.device().type == DeviceType::cpu;
+  // The CPU kernel skips the indices when they are not wanted (a quarter of the
+  // traffic of a 2x2 pool is spared); the CUDA kernel always writes them.
+  Tensor indices = return_indices || !is_cpu ? Tensor::empty(shape, DType::int64, input.device())
+                                             : Tensor();
+  auto result = [&] {
+    return return_indices ? std::vector<Tensor>{out, indices} : std::vector<Tensor>{out};
+  };
+  if (out.numel() == 0) return result();
   Tensor x = input.contiguous();
   switch (input.device().type) {
     case DeviceType::cpu:
       EMBER_DISPATCH_FLOAT(input.dtype(), "max_pool2d", [&] {
         cpu::max_pool2d_forward<scalar_t>(s, x.data<scalar_t>(), out.data<scalar_t>(),
-                                          indices.data<int64_t>());
+                                          return_indices ? indices.data<int64_t>() : nullptr);
       });
       break;
     case DeviceType::cuda:
@@ -115,7 +125,7 @@ std::vector<Tensor> max_pool2d(const Tensor& input, const Shape& kernel_size, co
       break;
     default: no_kernel("max_pool2d", input.device());
   }
-  return {out, indices};
+  return result();
 }
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
@@ -130,7 +140,17 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
   s.out_h = grad_out.size(-2);
   s.out_w = grad_out.size(-1);
   s.planes = grad_out.numel() == 0 ? 0 : grad_out.numel() / (s.out_h * s.out_w);
-  Tensor grad_in = Tensor::zeros(input_shape, grad_out.dtype(), grad_out.device());
+  EMBER_CHECK(grad_out.dim() == int64_t(input_shape.size()) &&
+                  std::equal(input_shape.begin(), input_shape.end() - 2,
+                             grad_out.shape().begin()),
+              op, ": grad_output ", shape_str(grad_out.shape()),
+              " does not match the leading dims of the input shape ", shape_str(input_shape));
+  // The CPU kernel writes every element of grad_in (zeros first, plane by
+  // plane while the plane is in cache); the CUDA kernel only adds to it.
+  const bool is_cpu = grad_out.device().type == DeviceType::cpu;
+  Tensor grad_in = is_cpu && grad_out.numel() > 0
+                       ? Tensor::empty(input_shape, grad_out.dtype(), grad_out.device())
+                       : Tensor::zeros(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0 || grad_out.numel() == 0) return grad_in;
   Tensor g = grad_out.contiguous(), idx = indices.contiguous();
   switch (grad_out.device().type) {

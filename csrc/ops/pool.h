@@ -9,9 +9,11 @@
 namespace ember {
 
 // kernel_size, stride, padding, dilation: 1 or 2 values; an empty stride means
-// kernel_size. Returns {output, indices (int64, flat h * W + w per plane)}.
+// kernel_size. Returns {output, indices (int64, flat h * W + w per plane)}, or
+// {output} alone when return_indices is false (inference: no backward needed).
 std::vector<Tensor> max_pool2d(const Tensor& input, const Shape& kernel_size, const Shape& stride,
-                               const Shape& padding, const Shape& dilation, bool ceil_mode);
+                               const Shape& padding, const Shape& dilation, bool ceil_mode,
+                               bool return_indices = true);
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
                            const Shape& input_shape);
 

@@ -18,7 +18,9 @@ void bind_conv(py::module_& m) {
       py::arg("input"), py::arg("weight"), py::arg("bias").none(true), py::arg("stride"),
       py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   m.def("conv2d_backward", &conv2d_backward);
-  m.def("max_pool2d", &max_pool2d);
+  m.def("max_pool2d", &max_pool2d, py::arg("input"), py::arg("kernel_size"), py::arg("stride"),
+        py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"),
+        py::arg("return_indices") = true);
   m.def("max_pool2d_backward", &max_pool2d_backward);
   m.def("avg_pool2d", &avg_pool2d);
   m.def("avg_pool2d_backward", &avg_pool2d_backward);

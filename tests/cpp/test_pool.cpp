@@ -66,6 +66,51 @@ TEST(Pool, MaxPropagatesNaN) {
   EXPECT_EQ(res[1].item().to<int64_t>(), 2);
 }
 
+// The row kernels (vectorised across output columns, with and without the
+// argmax) against a scan-order window loop on float32: rectangular planes
+// wide enough for full vectors plus odd tails, windows with padding, dilation
+// and overlap, and NaNs placed at window starts, middles and borders.
+TEST(Pool, MaxRowKernelsMatchScanOrderReference) {
+  const Window windows[] = {{2, 2, 0, 1, false}, {2, 2, 1, 1, true}, {3, 1, 1, 1, false},
+                            {3, 2, 0, 1, false}, {3, 2, 1, 2, false}, {2, 1, 0, 1, false},
+                            {4, 3, 2, 1, true}};
+  for (const Window& win : windows)
+    for (int64_t h : {2, 5, 9})
+      for (int64_t w : {2, 7, 33, 64, 67}) {
+        const int64_t oh = out_size(h, win), ow = out_size(w, win);
+        if (oh < 1 || ow < 1) continue;
+        SCOPED_TRACE(::testing::Message() << "k=" << win.k << " s=" << win.s << " p=" << win.p
+                                          << " d=" << win.d << " h=" << h << " w=" << w);
+        Tensor x = testing::random_tensor({2, 3, h, w});
+        float* data = x.data<float>();
+        for (int64_t i = 5; i < x.numel(); i += 97) data[i] = NAN;
+        data[x.numel() - 1] = NAN;
+        std::vector<double> expected, expected_idx;
+        testing::for_each_index({2, 3, oh, ow}, [&](const Shape& i) {
+          const float* plane = data + (i[0] * 3 + i[1]) * h * w;
+          float best = -INFINITY;
+          int64_t arg = -1;
+          for (int64_t a = 0; a < win.k && !(arg >= 0 && std::isnan(best)); ++a)
+            for (int64_t b = 0; b < win.k; ++b) {
+              int64_t y = i[2] * win.s - win.p + a * win.d, z = i[3] * win.s - win.p + b * win.d;
+              if (y < 0 || y >= h || z < 0 || z >= w) continue;
+              float v = plane[y * w + z];
+              if (arg < 0 || v > best || std::isnan(v)) best = v, arg = y * w + z;
+              if (std::isnan(v)) break;
+            }
+          expected.push_back(best);
+          expected_idx.push_back(double(arg));
+        });
+        std::vector<Tensor> with_idx = max_pool2d(x, {win.k}, {win.s}, {win.p}, {win.d}, win.ceil);
+        std::vector<Tensor> values_only =
+            max_pool2d(x, {win.k}, {win.s}, {win.p}, {win.d}, win.ceil, false);
+        ASSERT_EQ(values_only.size(), 1u);
+        testing::expect_close(with_idx[0], expected, 0, 0);
+        testing::expect_close(with_idx[1], expected_idx, 0, 0);
+        testing::expect_close(values_only[0], expected, 0, 0);
+      }
+}
+
 TEST(Pool, AvgForwardBackwardMatchReference) {
   for (const Window& win : kWindows)
     for (bool include_pad : {true, false})
@@ -140,6 +185,9 @@ TEST(Pool, BadInputs) {
   EXPECT_THROW(max_pool2d(testing::random_tensor({4, 4}), {2}, {}, {0}, {1}, false), Error);
   EXPECT_THROW(max_pool2d(Tensor::zeros({1, 1, 4, 4}, DType::int64), {2}, {}, {0}, {1}, false),
                Error);
+  std::vector<Tensor> pooled = max_pool2d(x, {2}, {}, {0}, {1}, false);
+  EXPECT_THROW(max_pool2d_backward(pooled[0], pooled[1], {2, 2, 4, 4}), Error);
+  EXPECT_THROW(max_pool2d_backward(pooled[0], pooled[1], {2, 4, 4}), Error);
   EXPECT_THROW(avg_pool2d(x, {2}, {-1}, {0}, false, true, 0), Error);
   EXPECT_THROW(avg_pool2d(x, {0}, {}, {0}, false, true, 0), Error);
   EXPECT_THROW(adaptive_avg_pool2d(x, {0, 2}), Error);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 
+#include "core/parallel.h"
 #include "ops/reduce.h"
 #include "testing.h"
 
@@ -321,6 +322,31 @@ TEST(Reduce, LargeInputsSplitAcrossThreads) {
   testing::expect_close(sum(softmax(x, 0), {0}), Values(1021, 1.0), 1e-12, 0);
   Tensor reversed = cumsum(x, 0, true);
   testing::expect_close(reversed.select(0, 0), testing::values(sum(x, {0})), 1e-12, 1e-12);
+}
+
+// A full sum is split into fixed chunks summed on all threads: exact chunk
+// multiples, odd tails and a strided view, and the same bits at 1 and 2
+// threads.
+TEST(Reduce, FullSumOfLongInputsIsChunked) {
+  const int threads = get_num_threads();
+  for (DType dtype : {DType::float32, DType::float64, DType::int64})
+    for (int64_t n : {int64_t(1) << 17, (int64_t(1) << 17) + 1, 5 * (int64_t(1) << 16) + 777}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << " n=" << n);
+      Tensor x = dtype == DType::int64 ? testing::random_tensor({n}, DType::float64, -1000, 1000)
+                                             .to(DType::int64)
+                                       : testing::random_tensor({n}, dtype);
+      const Values v = testing::values(x);
+      double want = 0, scale = 0;
+      for (double e : v) want += e, scale += std::fabs(e);
+      const double tol = dtype == DType::float32 ? 1e-6 * scale : 1e-12 * scale;
+      Tensor got = sum(x, {0});
+      testing::expect_close(got, Values{want}, 0, tol);
+      set_num_threads(1);
+      Tensor serial = sum(x, {0});
+      set_num_threads(threads);
+      EXPECT_EQ(testing::values(serial), testing::values(got));
+      testing::expect_close(sum(testing::strided_copy(x), {0}), Values{want}, 0, tol);
+    }
 }
 
 }  // namespace

@@ -431,5 +431,34 @@ TEST(VecMath64, MaxAndExpSumMatchNaiveLoops) {
   }
 }
 
+// affine with a == 1 or b == 0 (softmax's shift and scale) is exact: fused or
+// not, it matches the plain difference or product bit for bit.
+template <typename T>
+void check_affine() {
+  std::mt19937 rng(11);
+  std::normal_distribution<T> dist(T(0), T(3));
+  for (Isa isa : supported_isas())
+    for (int64_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 33, 129, 1031}) {
+      std::vector<T> x(n);
+      for (T& v : x) v = dist(rng);
+      const T shift = T(0.7310585786300049), scale = T(1.0 / 3.0);
+      std::vector<T> y(n);
+      cpu::vec::affine(x.data(), T(1), -shift, y.data(), n, isa);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], x[i] - shift) << isa_name(isa) << " i=" << i;
+      std::vector<T> z = x;
+      cpu::vec::affine(z.data(), scale, T(0), z.data(), n, isa);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(z[i], x[i] * scale) << isa_name(isa) << " i=" << i;
+      cpu::vec::affine(x.data(), scale, shift, y.data(), n, isa);
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = double(x[i]) * double(scale) + double(shift);
+        ASSERT_NEAR(y[i], want, 4 * std::numeric_limits<T>::epsilon() * (std::fabs(want) + 1))
+            << isa_name(isa) << " i=" << i;
+      }
+    }
+}
+
+TEST(VecMath, AffineExactForShiftAndScale) { check_affine<float>(); }
+TEST(VecMath64, AffineExactForShiftAndScale) { check_affine<double>(); }
+
 }  // namespace
 }  // namespace ember

@@ -285,6 +285,23 @@ def test_avg_pools_double_backward(device):
     _check_backward_is_differentiable_in_grad_output(lambda t: F.adaptive_avg_pool2d(t, (3, 4)), x)
 
 
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                    {"kernel_size": (2, 3), "dilation": (2, 1)}])
+def test_max_pool2d_inference_path_matches_training_path(kwargs, device):
+    # Without grad the indices are not computed: same values (NaN included) either way.
+    x = rand(2, 3, 9, 37).astype(np.float32)
+    x[0, 1, 4, 20] = np.nan
+    ex = em.tensor(x, device=device)
+    with em.no_grad():
+        plain = F.max_pool2d(em.tensor(x, requires_grad=True, device=device), **kwargs)
+    assert not plain.requires_grad
+    trained = F.max_pool2d(em.tensor(x, requires_grad=True, device=device), **kwargs)
+    assert trained.requires_grad
+    for out in (F.max_pool2d(ex, **kwargs), plain):
+        np.testing.assert_array_equal(out.cpu().numpy(), trained.detach().cpu().numpy())
+    assert np.isnan(trained.detach().cpu().numpy()).any()
+
+
 def test_max_pool2d_double_backward_is_refused(device):
     x = em.tensor(rand(1, 1, 4, 4), requires_grad=True, device=device)
     (g,) = em.autograd.grad(F.max_pool2d(x, 2).sum(), (x,), create_graph=True)

@@ -388,8 +388,12 @@ def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
     kernel = _pair("max_pool2d", "kernel_size", kernel_size)
     step = [] if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _pair("max_pool2d", "stride", stride)
-    out, indices = MaxPool2d.apply(input, kernel, step, _pair("max_pool2d", "padding", padding),
-                                   _pair("max_pool2d", "dilation", dilation), bool(ceil_mode))
+    pad, dilate = _pair("max_pool2d", "padding", padding), _pair("max_pool2d", "dilation", dilation)
+    if not return_indices and not (input.requires_grad and is_grad_enabled()):
+        # Inference: no backward will need the argmax, so it is not written.
+        (out,) = _C.max_pool2d(input._data, kernel, step, pad, dilate, bool(ceil_mode), False)
+        return Tensor._make(out, False, None, 0)
+    out, indices = MaxPool2d.apply(input, kernel, step, pad, dilate, bool(ceil_mode))
     return (out, indices) if return_indices else out
 
 
