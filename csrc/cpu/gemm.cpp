@@ -230,21 +230,35 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int64_t 
   }
 }
 
-// Packs rows [0, kc) x cols [0, nc) of B into NR-column panels, each stored
-// row by row (NR values per k), zero-padded past nc.
+// Packs panels [jp_lo, jp_hi) of rows [0, kc) x cols [0, nc) of B; panel jp
+// (NR columns stored row by row, NR values per k, zero-padded past nc)
+// starts at out + jp * panel_stride. Row-major B is read row by row across
+// all the panels: going down one panel at a time would touch a new page
+// every row.
 template <typename T>
-void pack_b_panel(int64_t kc, int64_t cols, const T* b, int64_t rs, int64_t cs, int64_t nr,
-                  T* out) {
-  for (int64_t p = 0; p < kc; ++p) {
-    const T* row = b + p * rs;
-    int64_t j = 0;
-    if (cs == 1) {
-      for (; j < cols; ++j) out[j] = row[j];
-    } else {
-      for (; j < cols; ++j) out[j] = row[j * cs];
+void pack_b(int64_t kc, int64_t nc, int64_t jp_lo, int64_t jp_hi, const T* b, int64_t rs,
+            int64_t cs, int64_t nr, int64_t panel_stride, T* out) {
+  if (cs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* row = b + p * rs;
+      for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
+        const int64_t cols = std::min(nr, nc - jp * nr);
+        T* dst = out + jp * panel_stride + p * nr;
+        std::memcpy(dst, row + jp * nr, size_t(cols) * sizeof(T));
+        for (int64_t j = cols; j < nr; ++j) dst[j] = T(0);
+      }
     }
-    for (; j < nr; ++j) out[j] = T(0);
-    out += nr;
+    return;
+  }
+  for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
+    const int64_t cols = std::min(nr, nc - jp * nr);
+    T* panel = out + jp * panel_stride;
+    for (int64_t j = 0; j < cols; ++j) {
+      const T* col = b + (jp * nr + j) * cs;
+      for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = col[p * rs];
+    }
+    for (int64_t p = 0; p < kc && cols < nr; ++p)
+      for (int64_t j = cols; j < nr; ++j) panel[p * nr + j] = T(0);
   }
 }
 
@@ -477,10 +491,7 @@ void gemm_blocked(const Kernel<T>& k, int64_t M, int64_t N, int64_t K, T alpha,
         const int64_t kc = std::min(KC, K - pc);
         const T beta_block = pc == 0 ? beta : T(1);
         const T* b_block = B.data + pc * B.row_stride + jc * B.col_stride;
-        for (int64_t jp = own_lo; jp < own_hi; ++jp) {
-          pack_b_panel(kc, std::min(nr, nc - jp * nr), b_block + jp * nr * B.col_stride,
-                       B.row_stride, B.col_stride, nr, b_pack + jp * nr * KC);
-        }
+        pack_b(kc, nc, own_lo, own_hi, b_block, B.row_stride, B.col_stride, nr, nr * KC, b_pack);
         if (split_rows) {
 #pragma omp barrier
         }
