@@ -29,11 +29,11 @@ template <typename T>
 struct Blocking;
 template <>
 struct Blocking<float> {
-  static constexpr int64_t MC = 192, KC = 384, NC = 4096;
+  static constexpr int64_t MC = 192, KC = 512, NC = 4096;
 };
 template <>
 struct Blocking<double> {
-  static constexpr int64_t MC = 96, KC = 384, NC = 2048;
+  static constexpr int64_t MC = 96, KC = 512, NC = 2048;
 };
 
 // Below this many multiply-adds a GEMM stays on the calling thread.
@@ -482,6 +482,10 @@ void gemm_blocked(const Kernel<T>& k, int64_t M, int64_t N, int64_t K, T alpha,
     alignas(64) T tile[kMaxTile];
     const int64_t row_lo = split_rows ? m_units * tid / nt * mr : 0;
     const int64_t row_hi = split_rows ? std::min(M, m_units * (tid + 1) / nt * mr) : M;
+    // Blocks of A of equal height (256 rows as 2 x 132, not 192 + 64): a
+    // short last block reuses each sliver of B too few times.
+    const int64_t m_blocks = std::max<int64_t>(1, (row_hi - row_lo + MC - 1) / MC);
+    const int64_t mc_step = round_up((row_hi - row_lo + m_blocks - 1) / m_blocks, mr);
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
       const int64_t n_panels = (nc + nr - 1) / nr;
@@ -495,8 +499,8 @@ void gemm_blocked(const Kernel<T>& k, int64_t M, int64_t N, int64_t K, T alpha,
         if (split_rows) {
 #pragma omp barrier
         }
-        for (int64_t ic = row_lo; ic < row_hi; ic += MC) {
-          const int64_t mc = std::min(MC, row_hi - ic);
+        for (int64_t ic = row_lo; ic < row_hi; ic += mc_step) {
+          const int64_t mc = std::min(mc_step, row_hi - ic);
           const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
           if (pack_a_block) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, mr, a_pack);
           for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
