@@ -137,6 +137,18 @@ TEST(Gemm, BetaZeroIgnoresNaNInOutput) {
   cpu::gemm<float>(3, 5, 0, 1.0f, {a.data<float>(), 4, 1}, {b.data<float>(), 5, 1}, 0.0f,
                    {c.data<float>(), 5, 1});
   testing::expect_close(c, std::vector<double>(15, 0.0));
+  // Whole tiles written by the micro-kernel itself (48 x 64), and the narrow
+  // dot-product path (48 x 10), on every ISA.
+  for_each_isa([] {
+    for (int64_t n : {64, 10}) {
+      SCOPED_TRACE(::testing::Message() << "n=" << n);
+      Tensor a = Tensor::ones({48, 40}), b = Tensor::ones({40, n});
+      Tensor c = Tensor::full({48, n}, Scalar(std::numeric_limits<double>::quiet_NaN()));
+      cpu::gemm<float>(48, n, 40, 0.5f, {a.data<float>(), 40, 1}, {b.data<float>(), n, 1}, 0.0f,
+                       {c.data<float>(), n, 1});
+      testing::expect_close(c, std::vector<double>(48 * n, 20.0));
+    }
+  });
 }
 
 TEST(Gemm, StridedOutputAndOperands) {
