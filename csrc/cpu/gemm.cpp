@@ -290,7 +290,12 @@ void pack_b(int64_t kc, int64_t nc, int64_t jp_lo, int64_t jp_hi, const T* b, in
   for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
     const int64_t cols = std::min(nr, nc - jp * nr);
     T* panel = out + jp * panel_stride;
-    for (int64_t j = 0; j < cols; ++j) {
+    int64_t j = 0;
+    // Transposed B (contiguous columns): four columns at a time, as for A.
+    for (; rs == 1 && j + 4 <= cols; j += 4) {
+      pack_rows4(kc, b + (jp * nr + j) * cs, cs, nr, panel + j);
+    }
+    for (; j < cols; ++j) {
       const T* col = b + (jp * nr + j) * cs;
       for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = col[p * rs];
     }
