@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/parallel.h"
 #include "cpu/gemm.h"
 #include "ops/gemm.h"
 #include "testing.h"
@@ -94,6 +95,39 @@ TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
   check_gemm<double>(200, 2100, 390, true, false, 1.0, 0.0, 1e-10);
 }
 
+// N up to 16 with contiguous rows of A takes the dot-product path; with A
+// transposed, the blocked path's one-vector (AVX-512) kernel with A read in
+// place. Both with alpha/beta, every transpose, and row counts off the blocks.
+TEST(Gemm, NarrowOutputs) {
+  const int64_t sizes[][3] = {{64, 10, 784}, {128, 10, 256}, {37, 16, 33}, {5, 3, 100},
+                              {129, 11, 97}, {7, 17, 64},    {3001, 7, 200}, {9, 2, 31}};
+  for_each_isa([&] {
+    for (auto& s : sizes)
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          SCOPED_TRACE(::testing::Message() << s[0] << "x" << s[1] << "x" << s[2] << " ta=" << ta
+                                            << " tb=" << tb);
+          check_gemm<float>(s[0], s[1], s[2], ta, tb, 1.0, 0.0, 1e-4);
+          check_gemm<double>(s[0], s[1], s[2], ta, tb, 1.5, -0.5, 1e-10);
+        }
+  });
+}
+
+// Two threads splitting C by rows (sharing each packed block of B, several
+// blocks along K and N) and by columns (each packing its own panels).
+TEST(Gemm, TwoThreadSplits) {
+  const int saved = get_num_threads();
+  set_num_threads(2);
+  for_each_isa([] {
+    check_gemm<float>(1203, 100, 800, false, false, 1.0, 0.0, 2e-4);
+    check_gemm<float>(1600, 4200, 9, true, false, 1.0, 1.0, 2e-4);
+    check_gemm<float>(70, 3001, 500, false, true, 0.5, 2.0, 2e-4);
+    check_gemm<double>(1203, 60, 500, true, true, 1.0, 0.0, 1e-10);
+    check_gemm<double>(401, 2100, 401, false, false, 1.0, 0.5, 1e-10);
+  });
+  set_num_threads(saved);
+}
+
 TEST(Gemm, BetaZeroIgnoresNaNInOutput) {
   Tensor a = Tensor::ones({3, 4}), b = Tensor::ones({4, 5});
   Tensor c = Tensor::full({3, 5}, Scalar(std::numeric_limits<double>::quiet_NaN()));
@@ -103,6 +137,18 @@ TEST(Gemm, BetaZeroIgnoresNaNInOutput) {
   cpu::gemm<float>(3, 5, 0, 1.0f, {a.data<float>(), 4, 1}, {b.data<float>(), 5, 1}, 0.0f,
                    {c.data<float>(), 5, 1});
   testing::expect_close(c, std::vector<double>(15, 0.0));
+  // Whole tiles written by the micro-kernel itself (48 x 64), and the narrow
+  // dot-product path (48 x 10), on every ISA.
+  for_each_isa([] {
+    for (int64_t n : {64, 10}) {
+      SCOPED_TRACE(::testing::Message() << "n=" << n);
+      Tensor a = Tensor::ones({48, 40}), b = Tensor::ones({40, n});
+      Tensor c = Tensor::full({48, n}, Scalar(std::numeric_limits<double>::quiet_NaN()));
+      cpu::gemm<float>(48, n, 40, 0.5f, {a.data<float>(), 40, 1}, {b.data<float>(), n, 1}, 0.0f,
+                       {c.data<float>(), n, 1});
+      testing::expect_close(c, std::vector<double>(48 * n, 20.0));
+    }
+  });
 }
 
 TEST(Gemm, StridedOutputAndOperands) {
@@ -121,6 +167,33 @@ TEST(Gemm, StridedOutputAndOperands) {
         expected[i * 11 + j] += testing::at<double>(a, {i, p}) * testing::at<double>(b, {p, j});
   testing::expect_close(c, expected, 1e-12, 1e-12);
   testing::expect_close(c_buf.slice(1, 1, 22, 2), std::vector<double>(13 * 11, 0.0));
+}
+
+TEST(Gemm, NarrowIntoStridedOutput) {
+  // Contiguous rows of A (the dot-product path) and a transposed A (the
+  // blocked path) writing every other column of C.
+  for (bool ta : {false, true}) {
+    SCOPED_TRACE(::testing::Message() << "ta=" << ta);
+    Tensor a = testing::random_tensor(ta ? Shape{70, 23} : Shape{23, 70}, DType::float64);
+    Tensor a_view = ta ? a.t() : a;
+    Tensor b = testing::random_tensor({70, 9}, DType::float64);
+    Tensor c_buf = testing::random_tensor({23, 18}, DType::float64);
+    Tensor c = c_buf.slice(1, 0, 18, 2);
+    std::vector<double> expected = testing::values(c.contiguous());
+    for (int64_t i = 0; i < 23; ++i)
+      for (int64_t j = 0; j < 9; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < 70; ++p)
+          s += testing::at<double>(a_view, {i, p}) * testing::at<double>(b, {p, j});
+        expected[i * 9 + j] = 2.0 * s + 0.5 * expected[i * 9 + j];
+      }
+    std::vector<double> untouched = testing::values(c_buf.slice(1, 1, 18, 2).contiguous());
+    cpu::gemm<double>(23, 9, 70, 2.0, {a_view.data<double>(), a_view.stride(0), a_view.stride(1)},
+                      {b.data<double>(), b.stride(0), b.stride(1)}, 0.5,
+                      {c.data<double>(), c.stride(0), c.stride(1)});
+    testing::expect_close(c, expected, 1e-12, 1e-12);
+    testing::expect_close(c_buf.slice(1, 1, 18, 2), untouched);
+  }
 }
 
 TEST(Gemm, BatchedWithSharedAndStridedOperands) {
