@@ -84,7 +84,10 @@ def launches(log: Path, kernels: dict[str, str]):
             for names in tables[binary].values():
                 for name in names:
                     # The harness's copies only: a CUDA build also links nvcc's host stubs.
-                    if "::emulated::" in name and base_name(name) in kernels:
+                    # GCC's clones ("[clone .cold]": the split-off unlikely part of a
+                    # function) are pieces of an instantiation, not instantiations.
+                    if ("::emulated::" in name and base_name(name) in kernels
+                            and "[clone ." not in name):
                         compiled[base_name(name)].add(name)
         for name in tables[binary].get(int(offset, 16), ()):
             tests_of[base_name(name)].add(test)
