@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "core/gru_cell.h"
 #include "core/lstm_cell.h"
@@ -13,6 +14,64 @@
 
 namespace ember {
 namespace cpu {
+
+namespace {
+
+template <typename T>
+constexpr bool kVectorMaths = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// The four gate activations of one LSTM row (i, f, g, o side by side) from
+// the vector kernels: scalar libm expf/tanhf per element was nearly all of
+// the cell's time.
+template <typename T>
+void lstm_activations(T* w, const T* gates, int64_t H) {
+  vec::map(vec::MapOp::sigmoid, gates, w, 2 * H);
+  vec::map(vec::MapOp::tanh, gates + 2 * H, w + 2 * H, H);
+  vec::map(vec::MapOp::sigmoid, gates + 3 * H, w + 3 * H, H);
+}
+
+// One row of the LSTM forward for float32 and float64: lstm_cell::forward's
+// formulas with the activations of a workspace row (4H), tanh(c) evaluated
+// in place in h.
+template <typename T>
+void lstm_row_vectorised(T* __restrict h, T* __restrict c, T* __restrict w,
+                         const T* __restrict gates, const T* __restrict c_prev, int64_t H) {
+  lstm_activations(w, gates, H);
+  const T* __restrict i = w;
+  const T* __restrict f = w + H;
+  const T* __restrict g = w + 2 * H;
+  const T* __restrict o = w + 3 * H;
+  for (int64_t j = 0; j < H; ++j) c[j] = f[j] * c_prev[j] + i[j] * g[j];
+  vec::map(vec::MapOp::tanh, c, h, H);
+  for (int64_t j = 0; j < H; ++j) h[j] *= o[j];
+}
+
+// One row of the LSTM backward for float32 and float64: the activations and
+// tanh(c) from the vector kernels into a workspace row (5H), then
+// lstm_cell::backward_from_activations over operands that never overlap, so
+// the loop vectorises. Absent output gradients point at a row of zeros.
+template <typename T>
+void lstm_backward_row_vectorised(T* __restrict d_gates, T* __restrict dc_prev,
+                                  T* __restrict w, const T* __restrict gates,
+                                  const T* __restrict c_prev, const T* __restrict dh,
+                                  const T* __restrict dc, int64_t H) {
+  lstm_activations(w, gates, H);
+  const T* __restrict i = w;
+  const T* __restrict f = w + H;
+  const T* __restrict g = w + 2 * H;
+  const T* __restrict o = w + 3 * H;
+  T* __restrict tc = w + 4 * H;
+  for (int64_t j = 0; j < H; ++j) tc[j] = f[j] * c_prev[j] + i[j] * g[j];
+  vec::map(vec::MapOp::tanh, tc, tc, H);
+  for (int64_t j = 0; j < H; ++j) {
+    T d[4];
+    lstm_cell::backward_from_activations(i[j], f[j], g[j], o[j], tc[j], c_prev[j], dh[j], dc[j],
+                                         d, dc_prev[j]);
+    for (int q = 0; q < 4; ++q) d_gates[q * H + j] = d[q];
+  }
+}
+
+}  // namespace
 
 void lstm_cell(const Tensor& h, const Tensor& c, const Tensor& gates, const Tensor& c_prev) {
   const int64_t B = c_prev.size(0), H = c_prev.size(1);
@@ -25,14 +84,22 @@ void lstm_cell(const Tensor& h, const Tensor& c, const Tensor& gates, const Tens
     T* co = c.data<T>();
     parallel_for(0, B, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(8 * H, 1)),
                  [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b) {
-        const T* g = gx + b * 4 * H;
-        for (int64_t j = 0; j < H; ++j) {
-          A hv, cv;
-          lstm_cell::forward(A(g[j]), A(g[H + j]), A(g[2 * H + j]), A(g[3 * H + j]),
-                             A(cp[b * H + j]), hv, cv);
-          ho[b * H + j] = T(hv);
-          co[b * H + j] = T(cv);
+      if constexpr (kVectorMaths<T>) {
+        std::vector<T> workspace(4 * H);
+        for (int64_t b = lo; b < hi; ++b) {
+          lstm_row_vectorised(ho + b * H, co + b * H, workspace.data(), gx + b * 4 * H,
+                              cp + b * H, H);
+        }
+      } else {
+        for (int64_t b = lo; b < hi; ++b) {
+          const T* g = gx + b * 4 * H;
+          for (int64_t j = 0; j < H; ++j) {
+            A hv, cv;
+            lstm_cell::forward(A(g[j]), A(g[H + j]), A(g[2 * H + j]), A(g[3 * H + j]),
+                               A(cp[b * H + j]), hv, cv);
+            ho[b * H + j] = T(hv);
+            co[b * H + j] = T(cv);
+          }
         }
       }
     });
@@ -54,16 +121,28 @@ void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_c_prev,
     T* dcp = grad_c_prev.data<T>();
     parallel_for(0, B, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(12 * H, 1)),
                  [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b) {
-        const T* g = gx + b * 4 * H;
-        T* d = dg + b * 4 * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const int64_t k = b * H + j;
-          A d_gates[4], d_prev;
-          lstm_cell::backward(A(g[j]), A(g[H + j]), A(g[2 * H + j]), A(g[3 * H + j]), A(cp[k]),
-                              dh ? A(dh[k]) : A(0), dc ? A(dc[k]) : A(0), d_gates, d_prev);
-          for (int q = 0; q < 4; ++q) d[q * H + j] = T(d_gates[q]);
-          dcp[k] = T(d_prev);
+      if constexpr (kVectorMaths<T>) {
+        // Activations and tanh(c) (5H), then the zero row absent gradients read.
+        std::vector<T> workspace(6 * H, T(0));
+        const T* zeros = workspace.data() + 5 * H;
+        for (int64_t b = lo; b < hi; ++b) {
+          lstm_backward_row_vectorised(dg + b * 4 * H, dcp + b * H, workspace.data(),
+                                       gx + b * 4 * H, cp + b * H, dh ? dh + b * H : zeros,
+                                       dc ? dc + b * H : zeros, H);
+        }
+      } else {
+        for (int64_t b = lo; b < hi; ++b) {
+          const T* g = gx + b * 4 * H;
+          T* d = dg + b * 4 * H;
+          for (int64_t j = 0; j < H; ++j) {
+            const int64_t k = b * H + j;
+            A d_gates[4], d_prev;
+            lstm_cell::backward(A(g[j]), A(g[H + j]), A(g[2 * H + j]), A(g[3 * H + j]),
+                                A(cp[k]), dh ? A(dh[k]) : A(0), dc ? A(dc[k]) : A(0), d_gates,
+                                d_prev);
+            for (int q = 0; q < 4; ++q) d[q * H + j] = T(d_gates[q]);
+            dcp[k] = T(d_prev);
+          }
         }
       }
     });
@@ -131,7 +210,7 @@ void gru_cell(const Tensor& h, const Tensor& workspace, const Tensor& input_gate
         const T* x = xg + b * 3 * H;
         const T* hh = hg + b * 3 * H;
         T* w = ws + b * 4 * H;
-        if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        if constexpr (kVectorMaths<T>) {
           gru_row_vectorised(ho + b * H, w, x, hh, hp + b * H, H);
         } else {
           for (int64_t j = 0; j < H; ++j) {

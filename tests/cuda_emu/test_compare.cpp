@@ -134,6 +134,7 @@ TEST(CudaEmuCompare, ClampEveryBoundCombination) {
     }
     Tensor x = operand({33, 17}, dtype);
     check_clamp(x.t(), Scalar(0), Scalar(1));
+    check_clamp(x.t(), Scalar(1), Scalar(-1));  // empty range, strided
     check_clamp(x.slice(1, 1, 17, 2), Scalar(-2), none);
     check_clamp(operand({130}, dtype).slice(0, 1, 130), none, Scalar(1));
     check_clamp(operand({129}, dtype), Scalar(-2), Scalar(2), true);
@@ -193,6 +194,7 @@ TEST(CudaEmuCompare, HalfComparisonsWhereClampAndLogicalNot) {
         check_compare(op, operand({n}, dtype), operand({n}, dtype));
       }
       check_compare(op, operand({33}, dtype), operand({}, dtype));
+      check_compare(op, operand({}, dtype), operand({33}, dtype));
       check_compare(op, operand({31, 1}, dtype), operand({1, 33}, dtype));
       check_compare(op, operand({33, 17}, dtype), operand({17, 33}, dtype).t());
       check_compare(op, operand({130}, dtype).slice(0, 1, 130), operand({129}, dtype));
@@ -216,6 +218,7 @@ TEST(CudaEmuCompare, HalfComparisonsWhereClampAndLogicalNot) {
                 fractional({9}, dtype), Tensor::empty({9, 33}, dtype).t());
     Tensor x = fractional({33, 17}, dtype);
     check_clamp(x.t(), Scalar(0), Scalar(1));
+    check_clamp(x.t(), Scalar(1), Scalar(-1));  // empty range, strided
     check_clamp(fractional({130}, dtype).slice(0, 1, 130), none, Scalar(1));
     check_clamp(fractional({129}, dtype), Scalar(-0.0), Scalar(INFINITY), true);
     check_clamp(fractional({129}, dtype), Scalar(-1e6), Scalar(1e6));

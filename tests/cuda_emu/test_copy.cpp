@@ -13,8 +13,8 @@
 namespace ember {
 namespace {
 
-const DType kDtypes[] = {DType::float32, DType::float64, DType::int64, DType::int32,
-                         DType::bool_};
+const DType kDtypes[] = {DType::float32, DType::float64, DType::int64,   DType::int32,
+                         DType::bool_,   DType::float16, DType::bfloat16};
 
 // Values with fractions, negatives, zeros and (for floats) large magnitudes,
 // so every cast rule shows.
@@ -64,7 +64,7 @@ TEST(CudaEmuCopy, EveryDtypePairContiguous) {
 
 TEST(CudaEmuCopy, StridedBroadcastAndUnalignedLayouts) {
   for (DType from : kDtypes) {
-    for (DType to : {DType::float32, DType::int64, DType::bool_}) {
+    for (DType to : kDtypes) {
       Tensor src = source({33, 7}, from);
       Tensor dst = Tensor::zeros({7, 33}, to);
       check(dst, dst, src.t());                        // transposed source

@@ -251,6 +251,13 @@ TEST(CudaEmuGemm, Tf32TensorCores) {
   check_tf32(130, 65, 33, Layout::row, Layout::row, 1.0, 0.0);
   check_tf32(33, 129, 17, Layout::col, Layout::col_padded, -0.5, 2.0);
   check_tf32(17, 20, 9, Layout::strided, Layout::misaligned, 1.0, 0.0);
+  // Each load of A and B: along M/N, along K (padded rows keep odd sizes
+  // 16-byte aligned), scalar.
+  for (Layout la : {Layout::row_padded, Layout::col_padded, Layout::strided}) {
+    for (Layout lb : {Layout::row_padded, Layout::col_padded, Layout::strided}) {
+      check_tf32(19, 21, 11, la, lb, 1.0, 0.0);
+    }
+  }
   EXPECT_FALSE(cuda::matmul_allow_tf32());
 }
 

@@ -129,10 +129,12 @@ void every_layout(bool tensor_cores) {
       check_gemm<T>(37, 35, 21, la, lb, Layout::row, tensor_cores, cuda::GemmTiles::small);
     }
   }
-  check_gemm<T>(64, 72, 48, Layout::row, Layout::row, Layout::row, tensor_cores,
-                cuda::GemmTiles::large);
-  check_gemm<T>(72, 64, 40, Layout::col, Layout::col, Layout::row, tensor_cores,
-                cuda::GemmTiles::large);
+  // The large tiles with each load of A and B: along M/N, along K, scalar.
+  for (Layout la : {Layout::row, Layout::col, Layout::strided}) {
+    for (Layout lb : {Layout::row, Layout::col, Layout::strided}) {
+      check_gemm<T>(64, 72, 40, la, lb, Layout::row, tensor_cores, cuda::GemmTiles::large);
+    }
+  }
 }
 
 TEST(CudaEmuGemm16, EveryLayoutCombination) {

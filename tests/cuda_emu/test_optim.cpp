@@ -2,7 +2,7 @@
 // kernels: every option combination of SGD, Adam/AdamW, RMSprop and Adagrad
 // for a few steps, at sizes around the vector width and the block size, on
 // 16-byte aligned (vector path) and misaligned (scalar path) operands,
-// float32 and float64, and a shuffled thread order.
+// every floating dtype, and a shuffled thread order.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,12 +22,25 @@ using namespace emu_test;
 
 const int64_t kSizes[] = {1, 3, 31, 33, 257};
 
+// A few rounding errors of the dtype: the 16-bit types update in float and
+// round once per step, so the two sides may differ by an ulp that the next
+// steps carry on.
+double tolerance(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return 1e-5;
+    case DType::float16: return 2.0 * std::ldexp(1.0, -10);
+    case DType::bfloat16: return 2.0 * std::ldexp(1.0, -7);
+    default: return 1e-13;
+  }
+}
+
 // The number of elements that differ beyond a few rounding errors.
 int64_t mismatches(const Tensor& got, const Tensor& want, std::string& first) {
-  const double tol = got.dtype() == DType::float32 ? 1e-5 : 1e-13;
+  const double tol = tolerance(got.dtype());
+  const Tensor got64 = got.to(DType::float64), want64 = want.to(DType::float64);
   int64_t bad = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
-    const double g = value(got, i), w = value(want, i);
+    const double g = value(got64, i), w = value(want64, i);
     if (std::fabs(g - w) > tol * std::max(1.0, std::fabs(w)) && bad++ == 0) {
       first = "element " + std::to_string(i) + " is " + std::to_string(g) + ", the CPU has " +
               std::to_string(w);
@@ -39,8 +52,9 @@ int64_t mismatches(const Tensor& got, const Tensor& want, std::string& first) {
 // A random tensor of n elements; `misaligned` views it one element into a
 // larger buffer so the kernel takes its scalar path.
 Tensor random_tensor(int64_t n, DType dtype, bool misaligned, double low = -1, double high = 1) {
-  Tensor base = Tensor::empty({n + 1}, dtype);
-  uniform_(base, low, high);
+  Tensor drawn = Tensor::empty({n + 1}, DType::float64);  // uniform_ has no 16-bit form
+  uniform_(drawn, low, high);
+  Tensor base = drawn.to(dtype);
   return misaligned ? base.slice(0, 1, n + 1, 1) : base.slice(0, 0, n, 1).contiguous();
 }
 
@@ -81,7 +95,7 @@ void check_steps(int64_t n, DType dtype, bool misaligned, std::vector<Tensor> st
 
 template <typename Body>
 void for_each_layout(const Body& body) {
-  for (DType dtype : {DType::float32, DType::float64}) {
+  for (DType dtype : {DType::float32, DType::float64, DType::float16, DType::bfloat16}) {
     for (int64_t n : kSizes) {
       for (bool misaligned : {false, true}) body(n, dtype, misaligned);
     }

@@ -80,6 +80,7 @@ TEST(CudaEmuReduce, CumsumAlongEveryDim) {
     }
   }
   check_cumsum(random_from_f64({3, 1000}, DType::int64, -1e9, 1e9), 1, false, 0);
+  check_cumsum(random_from_f64({33, 260}, DType::int64, -1e9, 1e9), 0, true, 0);  // columns
   check_cumsum(random_from_f64({}, DType::float32), 0, false, 0);
   check_cumsum(random_from_f64({4, 0}, DType::float64), 1, true, 0);
 }
