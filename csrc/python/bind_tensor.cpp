@@ -1,5 +1,7 @@
 // Bindings: DType, Device, the C++ Tensor (metadata, views, copies) and
 // zero-copy exchange with numpy.
+#include <array>
+
 #include "python/bind.h"
 
 namespace ember {
@@ -76,6 +78,23 @@ py::object scalar_to_python(const Scalar& s) {
 
 }  // namespace
 
+// One Python object per dtype, the enum's own members (as PyTorch's dtypes
+// are singletons): `.dtype` is read on every recorded op, and a fresh enum
+// instance per read is an allocation. Leaked on purpose: the objects must
+// outlive the interpreter's teardown.
+std::array<py::object, 8>* dtype_objects = nullptr;
+
+py::object dtype_object(DType d) { return (*dtype_objects)[static_cast<size_t>(d)]; }
+
+// A shape or strides as a tuple of ints, built directly (not via a list).
+py::tuple int_tuple(const Shape& values) {
+  py::tuple out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    PyTuple_SET_ITEM(out.ptr(), i, py::int_(values[i]).release().ptr());
+  }
+  return out;
+}
+
 void bind_tensor(py::module_& m) {
   py::enum_<DType>(m, "DType")
       .value("float32", DType::float32)
@@ -89,6 +108,12 @@ void bind_tensor(py::module_& m) {
       .def("__str__", [](DType d) { return std::string("ember.") + dtype_name(d); })
       .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
       .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); });
+  static_assert(static_cast<size_t>(DType::bfloat16) < 8, "one slot per dtype");
+  dtype_objects = new std::array<py::object, 8>();
+  for (DType d : {DType::float32, DType::float64, DType::int64, DType::int32, DType::bool_,
+                  DType::float16, DType::bfloat16}) {
+    (*dtype_objects)[static_cast<size_t>(d)] = m.attr("DType").attr(dtype_name(d));
+  }
   m.def("promote_types", &promote_types);
 
   py::class_<Device>(m, "Device")
@@ -110,9 +135,9 @@ void bind_tensor(py::module_& m) {
                                                     (d.is_cpu() ? "'" : "', index=" + std::to_string(d.index)) + ")"; });
 
   py::class_<Tensor>(m, "Tensor")
-      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
-      .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
-      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("shape", [](const Tensor& t) { return int_tuple(t.shape()); })
+      .def_property_readonly("strides", [](const Tensor& t) { return int_tuple(t.strides()); })
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })
       .def_property_readonly("device", &Tensor::device)
       .def_property_readonly("ndim", &Tensor::dim)
       .def_property_readonly("offset", &Tensor::offset)
