@@ -218,6 +218,25 @@ EMBER_NORM_INLINE void grad_input_impl(const T* g, const T* x, const double* w, 
   }
 }
 
+// dw += g * (x - mean) * rstd and db += g, element by element over [0, n):
+// one row's share of layer norm's parameter grads.
+template <int W, typename T>
+EMBER_NORM_INLINE void column_sums_impl(const T* g, const T* x, int64_t n, double mean,
+                                        double rstd, double* dw, double* db) {
+  using D = typename Wide<W>::D;
+  const D m = D{} + mean, r = D{} + rstd;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const D gv = load_wide<W>(g + i);
+    store_wide<W>(dw + i, load_wide<W>(dw + i) + gv * (load_wide<W>(x + i) - m) * r);
+    store_wide<W>(db + i, load_wide<W>(db + i) + gv);
+  }
+  for (; i < n; ++i) {
+    dw[i] += double(g[i]) * (double(x[i]) - mean) * rstd;
+    db[i] += double(g[i]);
+  }
+}
+
 // The loops above for one target, as a table of plain function pointers.
 template <typename T>
 struct Loops {
@@ -228,6 +247,8 @@ struct Loops {
   void (*grad_sums)(const T* g, const T* x, const double* w, int64_t n, double mean, double* acc);
   void (*grad_input)(const T* g, const T* x, const double* w, T* dx, int64_t n, double mean,
                      double cg, double cx, double c0);
+  void (*column_sums)(const T* g, const T* x, int64_t n, double mean, double rstd, double* dw,
+                      double* db);
 };
 
 #define EMBER_NORM_LOOPS(Name, W, TARGET)                                                      \
@@ -256,8 +277,14 @@ struct Loops {
       grad_input_impl<W>(g, x, w, dx, n, mean, cg, cx, c0);                                    \
     }                                                                                          \
     template <typename T>                                                                      \
+    TARGET static void column_sums(const T* g, const T* x, int64_t n, double mean, double rstd, \
+                                   double* dw, double* db) {                                   \
+      column_sums_impl<W>(g, x, n, mean, rstd, dw, db);                                        \
+    }                                                                                          \
+    template <typename T>                                                                      \
     static Loops<T> table() {                                                                  \
-      return {&shifted_sums<T>, &affine<T>, &affine_each<T>, &grad_sums<T>, &grad_input<T>};   \
+      return {&shifted_sums<T>, &affine<T>,     &affine_each<T>,                               \
+              &grad_sums<T>,    &grad_input<T>, &column_sums<T>};                              \
     }                                                                                          \
   };
 
@@ -486,17 +513,19 @@ void row_norm_backward_kernel(const Tensor& grad_input, const Tensor& grad_weigh
                [&](int64_t lo, int64_t hi) {
     std::vector<double> dw(hi - lo, 0.0), db(hi - lo, 0.0);
     for (int64_t s = 0; s < samples; ++s) {
+      if (L.inner == 1 && L.groups == 1) {  // layer norm: one row per sample
+        const int64_t first = s * L.len + lo;
+        loop.column_sums(gy + first, in + first, hi - lo, mean_p[s], rstd_p[s], dw.data(),
+                         db.data());
+        continue;
+      }
       for (int64_t c = lo; c < hi; ++c) {
         const int64_t r = s * L.groups + c / L.channels;
         const int64_t first = r * L.len + (c % L.channels) * L.inner;
-        const double mean = mean_p[r], rstd = rstd_p[r];
-        double w_acc = 0, b_acc = 0;
-        for (int64_t j = 0; j < L.inner; ++j) {
-          w_acc += gy[first + j] * (in[first + j] - mean) * rstd;
-          b_acc += gy[first + j];
-        }
-        dw[c - lo] += w_acc;
-        db[c - lo] += b_acc;
+        double acc[2] = {0, 0};
+        loop.grad_sums(gy + first, in + first, nullptr, L.inner, mean_p[r], acc);
+        dw[c - lo] += acc[1] * rstd_p[r];
+        db[c - lo] += acc[0];
       }
     }
     for (int64_t c = lo; c < hi; ++c) {
