@@ -93,6 +93,26 @@ TEST(NormBatch, ForwardMatchesReferenceAtOddSizes) {
   }
 }
 
+// Float32 data far from zero (1e4 +/- 0.01): one-pass statistics must keep
+// the variance's digits, compared with a float64 two-pass reference.
+Tensor far_from_zero(const Shape& shape) {
+  Tensor noise = testing::random_tensor(shape, DType::float64);
+  Values v = testing::values(noise);
+  for (double& e : v) e = double(float(1e4 + 1e-2 * e));
+  return testing::from_values(v, shape).to(DType::float32);
+}
+
+TEST(NormBatch, Float32IsAccurateFarFromZero) {
+  const int64_t N = 7, C = 3, S = 129;
+  Tensor x = far_from_zero({N, C, S});
+  auto [out, mean, invstd] = batch_norm(x, none, none, none, none, true, 0.1, 0.0);
+  auto channel = [&](int64_t i) { return (i / S) % C; };
+  Values ref = normalise(
+      testing::values(x), channel, C, [](int64_t) { return 1.0; }, [](int64_t) { return 0.0; },
+      0.0);
+  testing::expect_close(out, ref, 1e-4, 1e-5);
+}
+
 TEST(NormBatch, BackwardMatchesNumericalGradient) {
   for (bool training : {true, false}) {
     const int64_t N = 3, C = 2, S = 7;
@@ -177,6 +197,16 @@ TEST(NormLayer, Float32LargeRowsAndBadArguments) {
   testing::expect_close(out, ref, 1e-4, 1e-5);
   EXPECT_THROW(layer_norm(x, {7}, none, none, 1e-5), Error);
   EXPECT_THROW(layer_norm(x, {129 * 33}, Tensor::ones({3}), std::nullopt, 1e-5), Error);
+}
+
+TEST(NormLayer, Float32IsAccurateFarFromZero) {
+  const int64_t M = 5, K = 1031;
+  Tensor x = far_from_zero({M, K});
+  auto [out, mean, rstd] = layer_norm(x, {K}, none, none, 0.0);
+  Values ref = normalise(
+      testing::values(x), [&](int64_t i) { return i / K; }, M, [](int64_t) { return 1.0; },
+      [](int64_t) { return 0.0; }, 0.0);
+  testing::expect_close(out, ref, 1e-4, 1e-5);
 }
 
 TEST(NormLayer, ManyRowsSplitAcrossThreads) {
