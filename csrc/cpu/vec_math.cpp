@@ -316,12 +316,12 @@ __attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, f
 __attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
   return Vec<64>::max(x, n);
 }
-// lo += the low 8 lanes of acc, hi += the high 8, in double.
-__attribute__((target("avx512f"))) EMBER_VEC_INLINE void add_widened(__m512 acc, __m512d& lo,
-                                                                     __m512d& hi) {
-  lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(acc)));
-  __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1));
-  hi = _mm512_add_pd(hi, _mm512_cvtps_pd(high));
+// The low and high 8 lanes of v, widened to double.
+__attribute__((target("avx512f"))) EMBER_VEC_INLINE __m512d low_half(__m512 v) {
+  return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+__attribute__((target("avx512f"))) EMBER_VEC_INLINE __m512d high_half(__m512 v) {
+  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 // As Vec::exp_sum: each lane sums up to eight terms in float before they are
@@ -339,15 +339,77 @@ __attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float s
       if (y) _mm512_storeu_ps(y + i, e);
       acc = _mm512_add_ps(acc, e);
     }
-    add_widened(acc, total_lo, total_hi);
+    total_lo = _mm512_add_pd(total_lo, low_half(acc));
+    total_hi = _mm512_add_pd(total_hi, high_half(acc));
   }
   if (i < n) {
     const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
     __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
     if (y) _mm512_mask_storeu_ps(y + i, tail, e);
-    add_widened(_mm512_maskz_mov_ps(tail, e), total_lo, total_hi);
+    e = _mm512_maskz_mov_ps(tail, e);
+    total_lo = _mm512_add_pd(total_lo, low_half(e));
+    total_hi = _mm512_add_pd(total_hi, high_half(e));
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(total_lo, total_hi));
+}
+
+// s *= exp(m - grown) lane by lane, for the lanes where grown > m: the double
+// partial sums move to the new running maxima.
+__attribute__((target("avx512f"))) EMBER_VEC_INLINE void rescale(__m512 m, __m512 grown,
+                                                                 __m512d& lo, __m512d& hi) {
+  const __mmask16 grew = _mm512_cmp_ps_mask(grown, m, _CMP_GT_OQ);
+  if (!grew) return;
+  // Lanes that did not grow keep factor 1 (their -inf - -inf would be NaN).
+  const __m512 f = _mm512_mask_blend_ps(grew, _mm512_set1_ps(1.0f),
+                                        exp_avx512(_mm512_sub_ps(m, grown)));
+  lo = _mm512_mul_pd(lo, low_half(f));
+  hi = _mm512_mul_pd(hi, high_half(f));
+}
+
+// One pass of the online log-sum-exp: blocks of kBlock vectors are loaded
+// once, their lane maxima raise the running maxima m, and their exps are
+// taken against the new m. The loads of one block overlap the exps of the
+// previous one, where max-then-exp_sum waits on memory in the first pass and
+// computes in the second. Returns a non-finite value whenever x holds a NaN
+// or an infinity (or n == 0); the caller then takes the two-pass path.
+__attribute__((target("avx512f"))) double log_sum_exp_avx512(const float* x, int64_t n) {
+  constexpr int kBlock = 8;
+  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 m = lowest;
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 * kBlock <= n; i += 16 * kBlock) {
+    __m512 v[kBlock];
+    __m512 grown = m;
+    // max(v, grown) returns grown when v is NaN: NaN never becomes a maximum.
+    for (int k = 0; k < kBlock; ++k) {
+      v[k] = _mm512_loadu_ps(x + i + 16 * k);
+      grown = _mm512_max_ps(v[k], grown);
+    }
+    rescale(m, grown, lo, hi);
+    m = grown;
+    __m512 acc = _mm512_setzero_ps();
+    for (int k = 0; k < kBlock; ++k) acc = _mm512_add_ps(acc, exp_avx512(_mm512_sub_ps(v[k], m)));
+    lo = _mm512_add_pd(lo, low_half(acc));
+    hi = _mm512_add_pd(hi, high_half(acc));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 live = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512 v = _mm512_mask_loadu_ps(lowest, live, x + i);
+    const __m512 grown = _mm512_max_ps(v, m);
+    rescale(m, grown, lo, hi);
+    m = grown;
+    const __m512 e = _mm512_maskz_mov_ps(live, exp_avx512(_mm512_sub_ps(v, m)));
+    lo = _mm512_add_pd(lo, low_half(e));
+    hi = _mm512_add_pd(hi, high_half(e));
+  }
+  const float peak = _mm512_reduce_max_ps(m);
+  if (!std::isfinite(peak)) return peak;
+  // Lanes still at -inf hold a zero sum and get factor exp(-inf) = 0.
+  const __m512 f = exp_avx512(_mm512_sub_ps(m, _mm512_set1_ps(peak)));
+  lo = _mm512_mul_pd(lo, low_half(f));
+  hi = _mm512_mul_pd(hi, high_half(f));
+  return peak + std::log(_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)));
 }
 
 // Double and int64 vectors of VB bytes.
@@ -682,6 +744,16 @@ double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
     case Isa::generic: break;
   }
   return exp_sum_generic(x, shift, y, n);
+}
+
+double log_sum_exp(const float* x, int64_t n, Isa isa) {
+  if (isa == Isa::avx512) {
+    const double one_pass = log_sum_exp_avx512(x, n);
+    if (std::isfinite(one_pass)) return one_pass;
+  }
+  const float peak = max(x, n, isa);
+  if (std::isinf(peak)) return peak;
+  return peak + std::log(exp_sum(x, peak, nullptr, n, isa));
 }
 
 void affine(const float* x, float a, float b, float* y, int64_t n, Isa isa) {
