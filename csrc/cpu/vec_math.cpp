@@ -1,22 +1,17 @@
 // Vectorised float32 and float64 exp/log kernels (see vec_math.h). The maths
 // is written once with GCC/Clang vector extensions of VB bytes; it becomes
 // SSE2, AVX2+FMA or AVX-512 code depending on the target of the wrapper it is
-// inlined into. The float32 exp on AVX-512 has its own intrinsics body (see
-// exp_avx512 below), since vscalefps has no vector-extension spelling.
+// inlined into. The float32 exp kernels on AVX-512 have their own
+// intrinsics bodies (vec_exp_avx512.cpp), since vscalefps has no
+// vector-extension spelling.
 #include "cpu/vec_math.h"
-
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own
-// _mm512_undefined_* helpers (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
 
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "cpu/vec_exp_avx512.h"
 
 namespace ember {
 namespace cpu {
@@ -266,47 +261,10 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float sh
   return Vec<32>::exp_sum(x, shift, y, n);
 }
 
-// exp(x) = 2^n * exp(r) with n = round(x / ln2), |r| <= ln2 / 2, in 12 vector
-// instructions instead of the ~30 of the shared body. ln2 is split into
-// kLn2Hi = float(ln2) and the remainder kLn2Lo: for |x| >= 1/2, x and n * kLn2Hi
-// are multiples of 2^-24 whose difference is below 1/2, so the first FMA is
-// exact. exp(r) = 1 + r + r^2 * q(r) with q of degree 4 fitted for minimal
-// relative error (3e-9); with c0 = c1 = 1 exact the Horner rounding stays
-// under 0.75 ulp. vscalefps applies 2^n with one rounding, giving inf above
-// the float range and gradual underflow to 0 below it, so only the clamp
-// that keeps x * log2e and r finite is needed; min/max with x as the second
-// operand pass NaN through.
-__attribute__((target("avx512f"))) EMBER_VEC_INLINE __m512 exp_avx512(__m512 x) {
-  const __m512 kLog2e = _mm512_set1_ps(1.44269504088896341f);
-  const __m512 kLn2Hi = _mm512_set1_ps(0.693147182464599609375f);
-  const __m512 kLn2Lo = _mm512_set1_ps(-1.904654323148236e-09f);
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(89.0f), x));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, kLog2e),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, kLn2Hi, x);
-  r = _mm512_fnmadd_ps(n, kLn2Lo, r);
-  __m512 p = _mm512_set1_ps(1.3814612757e-3f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687100559e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666521132e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999994040e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
-__attribute__((target("avx512f"))) void map_exp_avx512(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, exp_avx512(_mm512_loadu_ps(x + i)));
-  if (i == n) return;
-  // Masked loads and stores do not fault on the lanes past the end.
-  const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
-  _mm512_mask_storeu_ps(y + i, tail, exp_avx512(_mm512_maskz_loadu_ps(tail, x + i)));
-}
 
 __attribute__((target("avx512f"))) void map_avx512(MapOp op, const float* x, float* y,
                                                    int64_t n) {
-  if (op == MapOp::exp) return map_exp_avx512(x, y, n);
+  if (op == MapOp::exp) return avx512::map_exp(x, y, n);
   Vec<64>::map(op, x, y, n);
 }
 __attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, float b, float* y,
@@ -316,100 +274,8 @@ __attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, f
 __attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
   return Vec<64>::max(x, n);
 }
-// The low and high 8 lanes of v, widened to double.
-__attribute__((target("avx512f"))) EMBER_VEC_INLINE __m512d low_half(__m512 v) {
-  return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-}
-__attribute__((target("avx512f"))) EMBER_VEC_INLINE __m512d high_half(__m512 v) {
-  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
-
-// As Vec::exp_sum: each lane sums up to eight terms in float before they are
-// widened into two double accumulators.
-__attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float shift, float* y,
-                                                         int64_t n) {
-  constexpr int kFlushEvery = 8;
-  const __m512 s = _mm512_set1_ps(shift);
-  __m512d total_lo = _mm512_setzero_pd(), total_hi = _mm512_setzero_pd();
-  int64_t i = 0;
-  while (i + 16 <= n) {
-    __m512 acc = _mm512_setzero_ps();
-    for (int k = 0; k < kFlushEvery && i + 16 <= n; ++k, i += 16) {
-      __m512 e = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
-      if (y) _mm512_storeu_ps(y + i, e);
-      acc = _mm512_add_ps(acc, e);
-    }
-    total_lo = _mm512_add_pd(total_lo, low_half(acc));
-    total_hi = _mm512_add_pd(total_hi, high_half(acc));
-  }
-  if (i < n) {
-    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
-    __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
-    if (y) _mm512_mask_storeu_ps(y + i, tail, e);
-    e = _mm512_maskz_mov_ps(tail, e);
-    total_lo = _mm512_add_pd(total_lo, low_half(e));
-    total_hi = _mm512_add_pd(total_hi, high_half(e));
-  }
-  return _mm512_reduce_add_pd(_mm512_add_pd(total_lo, total_hi));
-}
-
-// s *= exp(m - grown) lane by lane, for the lanes where grown > m: the double
-// partial sums move to the new running maxima.
-__attribute__((target("avx512f"))) EMBER_VEC_INLINE void rescale(__m512 m, __m512 grown,
-                                                                 __m512d& lo, __m512d& hi) {
-  const __mmask16 grew = _mm512_cmp_ps_mask(grown, m, _CMP_GT_OQ);
-  if (!grew) return;
-  // Lanes that did not grow keep factor 1 (their -inf - -inf would be NaN).
-  const __m512 f = _mm512_mask_blend_ps(grew, _mm512_set1_ps(1.0f),
-                                        exp_avx512(_mm512_sub_ps(m, grown)));
-  lo = _mm512_mul_pd(lo, low_half(f));
-  hi = _mm512_mul_pd(hi, high_half(f));
-}
-
-// One pass of the online log-sum-exp: blocks of kBlock vectors are loaded
-// once, their lane maxima raise the running maxima m, and their exps are
-// taken against the new m. The loads of one block overlap the exps of the
-// previous one, where max-then-exp_sum waits on memory in the first pass and
-// computes in the second. Returns a non-finite value whenever x holds a NaN
-// or an infinity (or n == 0); the caller then takes the two-pass path.
-__attribute__((target("avx512f"))) double log_sum_exp_avx512(const float* x, int64_t n) {
-  constexpr int kBlock = 8;
-  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __m512 m = lowest;
-  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-  int64_t i = 0;
-  for (; i + 16 * kBlock <= n; i += 16 * kBlock) {
-    __m512 v[kBlock];
-    __m512 grown = m;
-    // max(v, grown) returns grown when v is NaN: NaN never becomes a maximum.
-    for (int k = 0; k < kBlock; ++k) {
-      v[k] = _mm512_loadu_ps(x + i + 16 * k);
-      grown = _mm512_max_ps(v[k], grown);
-    }
-    rescale(m, grown, lo, hi);
-    m = grown;
-    __m512 acc = _mm512_setzero_ps();
-    for (int k = 0; k < kBlock; ++k) acc = _mm512_add_ps(acc, exp_avx512(_mm512_sub_ps(v[k], m)));
-    lo = _mm512_add_pd(lo, low_half(acc));
-    hi = _mm512_add_pd(hi, high_half(acc));
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 live = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 v = _mm512_mask_loadu_ps(lowest, live, x + i);
-    const __m512 grown = _mm512_max_ps(v, m);
-    rescale(m, grown, lo, hi);
-    m = grown;
-    const __m512 e = _mm512_maskz_mov_ps(live, exp_avx512(_mm512_sub_ps(v, m)));
-    lo = _mm512_add_pd(lo, low_half(e));
-    hi = _mm512_add_pd(hi, high_half(e));
-  }
-  const float peak = _mm512_reduce_max_ps(m);
-  if (!std::isfinite(peak)) return peak;
-  // Lanes still at -inf hold a zero sum and get factor exp(-inf) = 0.
-  const __m512 f = exp_avx512(_mm512_sub_ps(m, _mm512_set1_ps(peak)));
-  lo = _mm512_mul_pd(lo, low_half(f));
-  hi = _mm512_mul_pd(hi, high_half(f));
-  return peak + std::log(_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)));
+double exp_sum_avx512(const float* x, float shift, float* y, int64_t n) {
+  return avx512::exp_sum(x, shift, y, n);
 }
 
 // Double and int64 vectors of VB bytes.
@@ -748,7 +614,7 @@ double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
 
 double log_sum_exp(const float* x, int64_t n, Isa isa) {
   if (isa == Isa::avx512) {
-    const double one_pass = log_sum_exp_avx512(x, n);
+    const double one_pass = avx512::log_sum_exp(x, n);
     if (std::isfinite(one_pass)) return one_pass;
   }
   const float peak = max(x, n, isa);
