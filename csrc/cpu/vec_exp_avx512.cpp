@@ -60,14 +60,19 @@ EMBER_AVX512_INLINE __m512d high_half(__m512 v) {
   return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
-// s *= exp(m - grown) lane by lane, for the lanes where grown > m: the double
-// partial sums move to the new running maxima.
-EMBER_AVX512_INLINE void rescale(__m512 m, __m512 grown, __m512d& lo, __m512d& hi) {
-  const __mmask16 grew = _mm512_cmp_ps_mask(grown, m, _CMP_GT_OQ);
+// The reference maxima m of the one-pass log-sum-exp move to the running
+// maxima `grown` only in lanes where these exceed them by more than kSlack:
+// exps of up to e^16 (9e6) sum safely in float, and the double partial sums
+// lo, hi (scaled by exp(m_old - m_new) when m moves) then rarely need it,
+// about once per row for logits.
+constexpr float kSlack = 16.0f;
+EMBER_AVX512_INLINE void raise(__m512& m, __m512 grown, __m512d& lo, __m512d& hi) {
+  const __mmask16 grew =
+      _mm512_cmp_ps_mask(grown, _mm512_add_ps(m, _mm512_set1_ps(kSlack)), _CMP_GT_OQ);
   if (!grew) return;
-  // Lanes that did not grow keep factor 1 (their -inf - -inf would be NaN).
-  const __m512 f = _mm512_mask_blend_ps(grew, _mm512_set1_ps(1.0f),
-                                        exp_avx512(_mm512_sub_ps(m, grown)));
+  // The other lanes get exp(0) = 1 exactly.
+  const __m512 f = exp_avx512(_mm512_maskz_sub_ps(grew, m, grown));
+  m = _mm512_mask_mov_ps(m, grew, grown);
   lo = _mm512_mul_pd(lo, low_half(f));
   hi = _mm512_mul_pd(hi, high_half(f));
 }
@@ -113,15 +118,16 @@ __attribute__((target("avx512f"))) double exp_sum(const float* x, float shift, f
 }
 
 // One pass of the online log-sum-exp: blocks of kBlock vectors are loaded
-// once, their lane maxima raise the running maxima m, and their exps are
-// taken against the new m. The loads of one block overlap the exps of the
+// once, their lane maxima may raise the reference maxima m, and their exps
+// are taken against m. The loads of one block overlap the exps of the
 // previous one, where max-then-exp_sum waits on memory in the first pass and
-// computes in the second. Returns a non-finite value whenever x holds a NaN
-// or an infinity (or n == 0); the caller then takes the two-pass path.
+// computes in the second. m starts at the lowest finite float, so that -inf
+// elements give exp(-inf) = 0. Returns a non-finite value whenever x holds a
+// NaN or +inf or nothing but -inf (or n == 0); the caller then takes the
+// two-pass path.
 __attribute__((target("avx512f"))) double log_sum_exp(const float* x, int64_t n) {
   constexpr int kBlock = 8;
-  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __m512 m = lowest;
+  __m512 m = _mm512_set1_ps(std::numeric_limits<float>::lowest());
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   int64_t i = 0;
   for (; i + 16 * kBlock <= n; i += 16 * kBlock) {
@@ -132,8 +138,7 @@ __attribute__((target("avx512f"))) double log_sum_exp(const float* x, int64_t n)
       v[k] = _mm512_loadu_ps(x + i + 16 * k);
       grown = _mm512_max_ps(v[k], grown);
     }
-    rescale(m, grown, lo, hi);
-    m = grown;
+    raise(m, grown, lo, hi);
     __m512 acc = _mm512_setzero_ps();
     for (int k = 0; k < kBlock; ++k) acc = _mm512_add_ps(acc, exp_avx512(_mm512_sub_ps(v[k], m)));
     lo = _mm512_add_pd(lo, low_half(acc));
@@ -141,17 +146,14 @@ __attribute__((target("avx512f"))) double log_sum_exp(const float* x, int64_t n)
   }
   for (; i < n; i += 16) {
     const __mmask16 live = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 v = _mm512_mask_loadu_ps(lowest, live, x + i);
-    const __m512 grown = _mm512_max_ps(v, m);
-    rescale(m, grown, lo, hi);
-    m = grown;
+    const __m512 v = _mm512_maskz_loadu_ps(live, x + i);
+    raise(m, _mm512_mask_max_ps(m, live, v, m), lo, hi);
     const __m512 e = _mm512_maskz_mov_ps(live, exp_avx512(_mm512_sub_ps(v, m)));
     lo = _mm512_add_pd(lo, low_half(e));
     hi = _mm512_add_pd(hi, high_half(e));
   }
   const float peak = _mm512_reduce_max_ps(m);
   if (!std::isfinite(peak)) return peak;
-  // Lanes still at -inf hold a zero sum and get factor exp(-inf) = 0.
   const __m512 f = exp_avx512(_mm512_sub_ps(m, _mm512_set1_ps(peak)));
   lo = _mm512_mul_pd(lo, low_half(f));
   hi = _mm512_mul_pd(hi, high_half(f));

@@ -34,8 +34,9 @@ double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa = best_
 // log(sum over i < n of exp(x[i])), summed in double. When the maximum (NaN
 // elements skipped, as in max) is infinite it is the result: -inf for n == 0
 // or a row of -inf and NaN; otherwise a NaN element makes the result NaN.
-// On AVX-512 it makes one pass over x (per-lane running maxima whose partial
-// sums are rescaled when they grow) instead of max then exp_sum.
+// On AVX-512 it makes one pass over x (per-lane reference maxima, the partial
+// sums rescaled when a lane's maximum passes its reference by more than 16)
+// instead of max then exp_sum.
 double log_sum_exp(const float* x, int64_t n, Isa isa = best_isa());
 
 // y[i] = x[i] * a + b (possibly fused: one rounding) for i < n; x and y may be

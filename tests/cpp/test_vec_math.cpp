@@ -265,20 +265,22 @@ double log_sum_exp_reference(const std::vector<float>& x) {
   return peak + std::log(sum);
 }
 
-// Random rows, rows whose maximum keeps growing (every block rescales the
-// running sums) or sits in the tail, and a spread wider than the float exp
-// range (terms that underflow to 0 next to the maximum).
+// Random rows, rows whose maximum keeps growing or sits in the tail, a
+// spread wider than the float exp range (terms that underflow to 0 next to
+// the maximum, partial sums rescaled many times), and masked rows whose
+// first half is -inf.
 TEST(VecMath, LogSumExpMatchesDoubleReference) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.f, 3.f);
   for (Isa isa : supported_isas()) {
     for (int64_t n : {1, 7, 15, 16, 17, 127, 128, 129, 255, 1024, 1031, 65537}) {
-      std::vector<std::vector<float>> rows(4, std::vector<float>(n));
+      std::vector<std::vector<float>> rows(5, std::vector<float>(n));
       for (int64_t i = 0; i < n; ++i) {
         rows[0][i] = dist(rng);
         rows[1][i] = 0.01f * float(i) + dist(rng);
         rows[2][i] = i == n - 1 ? 50.f : dist(rng) - 20.f;
         rows[3][i] = 150.f * dist(rng);
+        rows[4][i] = i < n / 2 ? -kInf : dist(rng);
       }
       for (size_t r = 0; r < rows.size(); ++r) {
         const double want = log_sum_exp_reference(rows[r]);
