@@ -261,7 +261,6 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float sh
   return Vec<32>::exp_sum(x, shift, y, n);
 }
 
-
 __attribute__((target("avx512f"))) void map_avx512(MapOp op, const float* x, float* y,
                                                    int64_t n) {
   if (op == MapOp::exp) return avx512::map_exp(x, y, n);
