@@ -47,10 +47,13 @@ T at2(const Tensor& t, int64_t n, int64_t d) {
 }
 
 // log(sum_c exp(x[c * D])) over C classes, summed in double (float32 and
-// float64 rows with D == 1 take the vector kernels).
+// float64 rows with D == 1 take the vector kernels; float32 in one pass).
 template <typename T>
 double logsumexp(const T* x, int64_t C, int64_t D) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (D == 1) return vec::log_sum_exp(x, C);
+  }
+  if constexpr (std::is_same_v<T, double>) {
     if (D == 1) {
       const T max = vec::max(x, C);
       if (std::isinf(max)) return max;

@@ -66,9 +66,21 @@ void softmax_kernel(const Tensor& out, const Tensor& x, int64_t dim, bool log) {
       const T* row = in + o * l.n;
       T* dst = res + o * l.n;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-        // Three passes: max, fused exp + sum (exp stored for softmax), then
-        // scale or shift; each runs on the vector kernels. Only the first
-        // reads memory: a row of up to a few thousand elements stays in L1.
+        // float32 log_softmax needs no exps stored: the one-pass log-sum-exp
+        // (whose infinite results, from an infinite maximum, are NaN here as
+        // with the passes below), then the shift.
+        if constexpr (std::is_same_v<T, float>) {
+          if (log) {
+            const double lse = vec::log_sum_exp(row, l.n);
+            const T shift = std::isinf(lse) ? NAN : T(lse);
+            vec::affine(row, T(1), -shift, dst, l.n);
+            return;
+          }
+        }
+        // Otherwise three passes: max, fused exp + sum (exp stored for
+        // softmax), then scale or shift; each runs on the vector kernels.
+        // Only the first reads memory: a row of up to a few thousand
+        // elements stays in L1.
         const T peak = vec::max(row, l.n);
         const double total = vec::exp_sum(row, peak, log ? nullptr : dst, l.n);
         if (log)

@@ -1,13 +1,17 @@
 // Vectorised float32 and float64 exp/log kernels (see vec_math.h). The maths
 // is written once with GCC/Clang vector extensions of VB bytes; it becomes
 // SSE2, AVX2+FMA or AVX-512 code depending on the target of the wrapper it is
-// inlined into.
+// inlined into. The float32 exp kernels on AVX-512 have their own
+// intrinsics bodies (vec_exp_avx512.cpp), since vscalefps has no
+// vector-extension spelling.
 #include "cpu/vec_math.h"
 
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "cpu/vec_exp_avx512.h"
 
 namespace ember {
 namespace cpu {
@@ -259,6 +263,7 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float sh
 
 __attribute__((target("avx512f"))) void map_avx512(MapOp op, const float* x, float* y,
                                                    int64_t n) {
+  if (op == MapOp::exp) return avx512::map_exp(x, y, n);
   Vec<64>::map(op, x, y, n);
 }
 __attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, float b, float* y,
@@ -268,9 +273,8 @@ __attribute__((target("avx512f"))) void affine_avx512(const float* x, float a, f
 __attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
   return Vec<64>::max(x, n);
 }
-__attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float shift, float* y,
-                                                         int64_t n) {
-  return Vec<64>::exp_sum(x, shift, y, n);
+double exp_sum_avx512(const float* x, float shift, float* y, int64_t n) {
+  return avx512::exp_sum(x, shift, y, n);
 }
 
 // Double and int64 vectors of VB bytes.
@@ -605,6 +609,16 @@ double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa) {
     case Isa::generic: break;
   }
   return exp_sum_generic(x, shift, y, n);
+}
+
+double log_sum_exp(const float* x, int64_t n, Isa isa) {
+  if (isa == Isa::avx512) {
+    const double one_pass = avx512::log_sum_exp(x, n);
+    if (std::isfinite(one_pass)) return one_pass;
+  }
+  const float peak = max(x, n, isa);
+  if (std::isinf(peak)) return peak;
+  return peak + std::log(exp_sum(x, peak, nullptr, n, isa));
 }
 
 void affine(const float* x, float a, float b, float* y, int64_t n, Isa isa) {

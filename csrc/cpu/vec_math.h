@@ -31,6 +31,14 @@ float max(const float* x, int64_t n, Isa isa = best_isa());
 // also stored to y[i] when y is not null.
 double exp_sum(const float* x, float shift, float* y, int64_t n, Isa isa = best_isa());
 
+// log(sum over i < n of exp(x[i])), summed in double. When the maximum (NaN
+// elements skipped, as in max) is infinite it is the result: -inf for n == 0
+// or a row of -inf and NaN; otherwise a NaN element makes the result NaN.
+// On AVX-512 it makes one pass over x (per-lane reference maxima, the partial
+// sums rescaled when a lane's maximum passes its reference by more than 16)
+// instead of max then exp_sum.
+double log_sum_exp(const float* x, int64_t n, Isa isa = best_isa());
+
 // y[i] = x[i] * a + b (possibly fused: one rounding) for i < n; x and y may be
 // the same array. With a == 1 or b == 0 the result is the plain sum/product.
 void affine(const float* x, float a, float b, float* y, int64_t n, Isa isa = best_isa());

@@ -257,6 +257,63 @@ TEST(VecMath, ExpSumMatchesDoubleReference) {
   }
 }
 
+double log_sum_exp_reference(const std::vector<float>& x) {
+  double peak = -kInf;
+  for (float v : x) peak = std::max<double>(peak, v);
+  double sum = 0;
+  for (float v : x) sum += std::exp(double(v) - peak);
+  return peak + std::log(sum);
+}
+
+// Random rows, rows whose maximum keeps growing or sits in the tail, a
+// spread wider than the float exp range (terms that underflow to 0 next to
+// the maximum, partial sums rescaled many times), and masked rows whose
+// first half is -inf.
+TEST(VecMath, LogSumExpMatchesDoubleReference) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.f, 3.f);
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {1, 7, 15, 16, 17, 127, 128, 129, 255, 1024, 1031, 65537}) {
+      std::vector<std::vector<float>> rows(5, std::vector<float>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        rows[0][i] = dist(rng);
+        rows[1][i] = 0.01f * float(i) + dist(rng);
+        rows[2][i] = i == n - 1 ? 50.f : dist(rng) - 20.f;
+        rows[3][i] = 150.f * dist(rng);
+        rows[4][i] = i < n / 2 ? -kInf : dist(rng);
+      }
+      for (size_t r = 0; r < rows.size(); ++r) {
+        const double want = log_sum_exp_reference(rows[r]);
+        const double got = cpu::vec::log_sum_exp(rows[r].data(), n, isa);
+        EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::fabs(want)))
+            << isa_name(isa) << " n=" << n << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(VecMath, LogSumExpSpecialValues) {
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {1, 37, 300}) {
+      for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+        std::vector<float> x(n, 1.f);
+        x[at] = kInf;
+        EXPECT_EQ(cpu::vec::log_sum_exp(x.data(), n, isa), kInf) << isa_name(isa) << " n=" << n;
+        if (n == 1) continue;
+        x[at] = kNaN;
+        EXPECT_TRUE(std::isnan(cpu::vec::log_sum_exp(x.data(), n, isa)))
+            << isa_name(isa) << " n=" << n;
+        x[at] = -kInf;
+        EXPECT_NEAR(cpu::vec::log_sum_exp(x.data(), n, isa), std::log(double(n - 1)) + 1.0, 1e-6)
+            << isa_name(isa) << " n=" << n;
+      }
+      std::vector<float> lows(n, -kInf);
+      EXPECT_EQ(cpu::vec::log_sum_exp(lows.data(), n, isa), -kInf) << isa_name(isa) << " n=" << n;
+    }
+    EXPECT_EQ(cpu::vec::log_sum_exp(nullptr, 0, isa), -kInf) << isa_name(isa);
+  }
+}
+
 // --- float64 ------------------------------------------------------------
 
 const double kInf64 = std::numeric_limits<double>::infinity();
