@@ -46,6 +46,46 @@ struct VecTypes<64> {
   typedef int32_t I __attribute__((vector_size(64)));
 };
 
+// Bodies shared by the float (Vec) and double (VecD) vector types, which
+// provide F, lanes, load, store and splat for their element type T.
+
+// Four independent chains: one would wait on each compare-select.
+template <typename V, typename T>
+EMBER_VEC_INLINE T max_of(const T* x, int64_t n) {
+  using F = typename V::F;
+  constexpr int lanes = V::lanes;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  F best = V::splat(lowest), best1 = best, best2 = best, best3 = best;
+  int64_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    F v0 = V::load(x + i), v1 = V::load(x + i + lanes);
+    F v2 = V::load(x + i + 2 * lanes), v3 = V::load(x + i + 3 * lanes);
+    best = v0 > best ? v0 : best;
+    best1 = v1 > best1 ? v1 : best1;
+    best2 = v2 > best2 ? v2 : best2;
+    best3 = v3 > best3 ? v3 : best3;
+  }
+  best1 = best3 > best1 ? best3 : best1;
+  best = best2 > best ? best2 : best;
+  best = best1 > best ? best1 : best;
+  for (; i + lanes <= n; i += lanes) {
+    F v = V::load(x + i);
+    best = v > best ? v : best;
+  }
+  T result = lowest;
+  for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
+  for (; i < n; ++i) result = x[i] > result ? x[i] : result;
+  return result;
+}
+
+// y = x * a + b.
+template <typename V, typename T>
+EMBER_VEC_INLINE void affine_of(const T* x, T a, T b, T* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + V::lanes <= n; i += V::lanes) V::store(y + i, V::load(x + i) * a + b);
+  for (; i < n; ++i) y[i] = x[i] * a + b;
+}
+
 template <int VB>
 struct Vec {
   using F = typename VecTypes<VB>::F;
@@ -177,38 +217,12 @@ struct Vec {
     }
   }
 
-  // Four independent chains: one would wait on each compare-select.
-  static EMBER_VEC_INLINE float max(const float* x, int64_t n) {
-    const float lowest = -std::numeric_limits<float>::infinity();
-    F best = splat(lowest), best1 = best, best2 = best, best3 = best;
-    int64_t i = 0;
-    for (; i + 4 * lanes <= n; i += 4 * lanes) {
-      F v0 = load(x + i), v1 = load(x + i + lanes);
-      F v2 = load(x + i + 2 * lanes), v3 = load(x + i + 3 * lanes);
-      best = v0 > best ? v0 : best;
-      best1 = v1 > best1 ? v1 : best1;
-      best2 = v2 > best2 ? v2 : best2;
-      best3 = v3 > best3 ? v3 : best3;
-    }
-    best1 = best3 > best1 ? best3 : best1;
-    best = best2 > best ? best2 : best;
-    best = best1 > best ? best1 : best;
-    for (; i + lanes <= n; i += lanes) {
-      F v = load(x + i);
-      best = v > best ? v : best;
-    }
-    float result = lowest;
-    for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
-    for (; i < n; ++i) result = x[i] > result ? x[i] : result;
-    return result;
-  }
+  static EMBER_VEC_INLINE float max(const float* x, int64_t n) { return max_of<Vec, float>(x, n); }
 
   // Each lane sums a few terms in float, then the lanes are added into
   // double totals: short float chains keep the error near one rounding.
   static EMBER_VEC_INLINE void affine(const float* x, float a, float b, float* y, int64_t n) {
-    int64_t i = 0;
-    for (; i + lanes <= n; i += lanes) store(y + i, load(x + i) * a + b);
-    for (; i < n; ++i) y[i] = x[i] * a + b;
+    affine_of<Vec, float>(x, a, b, y, n);
   }
 
   static EMBER_VEC_INLINE double exp_sum(const float* x, float shift, float* y, int64_t n) {
@@ -467,37 +481,13 @@ struct VecD {
     }
   }
 
-  // Four independent chains: one would wait on each compare-select.
   static EMBER_VEC_INLINE double max(const double* x, int64_t n) {
-    const double lowest = -std::numeric_limits<double>::infinity();
-    F best = splat(lowest), best1 = best, best2 = best, best3 = best;
-    int64_t i = 0;
-    for (; i + 4 * lanes <= n; i += 4 * lanes) {
-      F v0 = load(x + i), v1 = load(x + i + lanes);
-      F v2 = load(x + i + 2 * lanes), v3 = load(x + i + 3 * lanes);
-      best = v0 > best ? v0 : best;
-      best1 = v1 > best1 ? v1 : best1;
-      best2 = v2 > best2 ? v2 : best2;
-      best3 = v3 > best3 ? v3 : best3;
-    }
-    best1 = best3 > best1 ? best3 : best1;
-    best = best2 > best ? best2 : best;
-    best = best1 > best ? best1 : best;
-    for (; i + lanes <= n; i += lanes) {
-      F v = load(x + i);
-      best = v > best ? v : best;
-    }
-    double result = lowest;
-    for (int j = 0; j < lanes; ++j) result = best[j] > result ? best[j] : result;
-    for (; i < n; ++i) result = x[i] > result ? x[i] : result;
-    return result;
+    return max_of<VecD, double>(x, n);
   }
 
   static EMBER_VEC_INLINE void affine(const double* x, double a, double b, double* y,
                                      int64_t n) {
-    int64_t i = 0;
-    for (; i + lanes <= n; i += lanes) store(y + i, load(x + i) * a + b);
-    for (; i < n; ++i) y[i] = x[i] * a + b;
+    affine_of<VecD, double>(x, a, b, y, n);
   }
 
   static EMBER_VEC_INLINE double exp_sum(const double* x, double shift, double* y, int64_t n) {
