@@ -1,13 +1,16 @@
 // CPU conv2d: each (image, group) is one GEMM between the group's weights and
 // the image's column matrix (im2col: one row per (channel, kh, kw), one column
 // per output pixel). The backward passes reuse the same column layout.
-// float16/bfloat16 run the float32 kernels on widened copies (cpu/widen.h).
+// 3x3 stride-1 layers with enough channels take the Winograd path instead
+// (cpu/conv_winograd.cpp). float16/bfloat16 run the float32 kernels on
+// widened copies (cpu/widen.h).
 #include "cpu/conv.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "core/parallel.h"
+#include "cpu/conv_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/widen.h"
 
@@ -143,6 +146,7 @@ void for_each_tile(const Conv2dShape& s, const F& f) {
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* input, const T* weight, const T* bias,
                     T* out) {
+  if (winograd_applies(s)) return winograd_forward(s, input, weight, bias, out);
   const int64_t group_in = s.in_channels / s.groups, group_out = s.out_channels / s.groups;
   const int64_t pixels = s.out_h * s.out_w, rows = col_rows(s);
   for_each_tile<T>(s, [&](int64_t n, int64_t oh0, int64_t oh1, T* col) {
@@ -165,6 +169,7 @@ void conv2d_forward(const Conv2dShape& s, const T* input, const T* weight, const
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* grad_out, const T* weight,
                            T* grad_input) {
+  if (winograd_applies(s)) return winograd_backward_input(s, grad_out, weight, grad_input);
   const int64_t group_in = s.in_channels / s.groups, group_out = s.out_channels / s.groups;
   const int64_t pixels = s.out_h * s.out_w, rows = col_rows(s);
   const int64_t plane = s.in_h * s.in_w;
@@ -185,6 +190,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* grad_out, const T* wei
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* grad_out, const T* input,
                             T* grad_weight) {
+  if (winograd_applies(s)) return winograd_backward_weight(s, grad_out, input, grad_weight);
   const int64_t group_in = s.in_channels / s.groups, group_out = s.out_channels / s.groups;
   const int64_t pixels = s.out_h * s.out_w, rows = col_rows(s);
   const int64_t weight_size = s.out_channels * rows;

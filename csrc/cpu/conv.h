@@ -1,5 +1,7 @@
 // CPU conv2d kernels (NCHW, groups, stride, padding, dilation): forward via
-// im2col + GEMM, grad input via GEMM + col2im, grad weight via GEMM, grad bias.
+// im2col + GEMM, grad input via GEMM + col2im, grad weight via GEMM, grad bias;
+// 3x3 stride-1 layers with 16 or more channels via Winograd F(2x2, 3x3)
+// instead (cpu/conv_winograd.h).
 #pragma once
 
 #include <cstdint>

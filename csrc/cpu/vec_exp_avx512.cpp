@@ -3,16 +3,10 @@
 // underflow in one instruction, has no vector-extension spelling.
 #include "cpu/vec_exp_avx512.h"
 
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own
-// _mm512_undefined_* helpers (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cmath>
 #include <limits>
+
+#include "cpu/avx512_intrinsics.h"
 
 namespace ember {
 namespace cpu {

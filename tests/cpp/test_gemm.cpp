@@ -41,20 +41,8 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, dou
   testing::expect_close(c, expected, rtol, rtol);
 }
 
-// Runs `body` once per micro-kernel the CPU supports, restoring the default.
-template <typename F>
-void for_each_isa(const F& body) {
-  const cpu::GemmIsa saved = cpu::gemm_isa();
-  for (cpu::GemmIsa isa : {cpu::GemmIsa::generic, cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
-    if (!cpu::set_gemm_isa(isa)) continue;
-    SCOPED_TRACE(::testing::Message() << "isa " << int(isa));
-    body();
-  }
-  cpu::set_gemm_isa(saved);
-}
-
 TEST(Gemm, AllTransposesOddSizesFloat) {
-  for_each_isa([] {
+  testing::for_each_gemm_isa([] {
     for (int64_t n : {1, 7, 33, 129})
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
@@ -68,7 +56,7 @@ TEST(Gemm, AllTransposesRectangularDouble) {
   const int64_t sizes[][3] = {{1, 1, 1},     {7, 33, 5},   {33, 7, 129},  {129, 31, 13},
                               {17, 259, 3},  {211, 5, 401}, {97, 101, 389}, {1, 300, 777},
                               {300, 1, 777}, {1, 1, 5003},  {2, 131, 1}};
-  for_each_isa([&] {
+  testing::for_each_gemm_isa([&] {
     for (auto& s : sizes)
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
@@ -91,7 +79,7 @@ TEST(Gemm, AlphaBeta) {
 }
 
 TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
-  for_each_isa([] { check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4); });
+  testing::for_each_gemm_isa([] { check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4); });
   check_gemm<double>(200, 2100, 390, true, false, 1.0, 0.0, 1e-10);
 }
 
@@ -101,7 +89,7 @@ TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
 TEST(Gemm, NarrowOutputs) {
   const int64_t sizes[][3] = {{64, 10, 784}, {128, 10, 256}, {37, 16, 33}, {5, 3, 100},
                               {129, 11, 97}, {7, 17, 64},    {3001, 7, 200}, {9, 2, 31}};
-  for_each_isa([&] {
+  testing::for_each_gemm_isa([&] {
     for (auto& s : sizes)
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
@@ -118,7 +106,7 @@ TEST(Gemm, NarrowOutputs) {
 TEST(Gemm, TwoThreadSplits) {
   const int saved = get_num_threads();
   set_num_threads(2);
-  for_each_isa([] {
+  testing::for_each_gemm_isa([] {
     check_gemm<float>(1203, 100, 800, false, false, 1.0, 0.0, 2e-4);
     check_gemm<float>(1600, 4200, 9, true, false, 1.0, 1.0, 2e-4);
     check_gemm<float>(70, 3001, 500, false, true, 0.5, 2.0, 2e-4);
@@ -139,7 +127,7 @@ TEST(Gemm, BetaZeroIgnoresNaNInOutput) {
   testing::expect_close(c, std::vector<double>(15, 0.0));
   // Whole tiles written by the micro-kernel itself (48 x 64), and the narrow
   // dot-product path (48 x 10), on every ISA.
-  for_each_isa([] {
+  testing::for_each_gemm_isa([] {
     for (int64_t n : {64, 10}) {
       SCOPED_TRACE(::testing::Message() << "n=" << n);
       Tensor a = Tensor::ones({48, 40}), b = Tensor::ones({40, n});

@@ -12,6 +12,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
+#include "cpu/gemm.h"
 
 namespace ember {
 namespace testing {
@@ -21,6 +22,19 @@ inline Tensor random_tensor(const Shape& shape, DType dtype = DType::float32, do
   Tensor t = Tensor::empty(shape, dtype);
   uniform_(t, low, high);
   return t;
+}
+
+// Runs `body` once per GEMM micro-kernel the CPU supports (the kernels built
+// on the GEMM follow its choice), restoring the default.
+template <typename F>
+void for_each_gemm_isa(const F& body) {
+  const cpu::GemmIsa saved = cpu::gemm_isa();
+  for (cpu::GemmIsa isa : {cpu::GemmIsa::generic, cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
+    if (!cpu::set_gemm_isa(isa)) continue;
+    SCOPED_TRACE(::testing::Message() << "isa " << int(isa));
+    body();
+  }
+  cpu::set_gemm_isa(saved);
 }
 
 // Element at a multi-index, read through the strides (the naive way).
