@@ -138,6 +138,27 @@ def layer_gflop(n, c, h, w, k, ks, stride, pad) -> dict:
     return {"fwd": one, "grad_in": one, "grad_w": one, "fwd+bwd": 3 * one}
 
 
+def layer_algorithm(n, c, h, w, k, ks, stride, pad) -> str:
+    """The algorithm ember's CPU kernels run for the layer: "winograd" or "im2col"."""
+    x, wt = em.empty(n, c, h, w), em.empty(k, c, ks, ks)
+    return _C.conv2d_algorithm(x._data, wt._data, [stride], [pad], [1], 1)
+
+
+def layer_executed_gflop(n, c, h, w, k, ks, stride, pad) -> dict:
+    """GFLOP of multiply-adds each phase executes: layer_gflop for im2col; for
+    Winograd F(2x2, 3x3), its 16 GEMMs (2 * 16 * C * K per 2x2 tile of the
+    phase's output: grad_in's is the input), the transforms left out."""
+    if layer_algorithm(n, c, h, w, k, ks, stride, pad) != "winograd":
+        return layer_gflop(n, c, h, w, k, ks, stride, pad)
+    ho, wo = h + 2 * pad - 2, w + 2 * pad - 2
+
+    def tiled(rows, cols):
+        return 2 * 16 * c * k * n * ((rows + 1) // 2) * ((cols + 1) // 2) / 1e9
+
+    fwd, grad_in = tiled(ho, wo), tiled(h, w)
+    return {"fwd": fwd, "grad_in": grad_in, "grad_w": fwd, "fwd+bwd": 2 * fwd + grad_in}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=int(os.environ["OMP_NUM_THREADS"]))

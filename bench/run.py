@@ -98,14 +98,17 @@ class Suite:
             return 100 * rate / self.limits["stream_triad"]["gbs"], "STREAM"
         return None, None
 
-    def add(self, section, case, unit, times: dict, rate=None, rate_unit=None, **extra):
-        """One row: times per contender in `unit`, ratios against ember, share of the limit."""
+    def add(self, section, case, unit, times: dict, rate=None, rate_unit=None, limit_rate=None,
+            **extra):
+        """One row: times per contender in `unit`, ratios against ember, share of the limit
+        (of `limit_rate` when the work executed differs from the work `rate` counts)."""
         row = {"section": section, "case": case, "unit": unit, "ember": times["ember"]}
         for peer in report.PEERS:
             row[peer] = times.get(peer)
             row[f"vs_{peer}"] = times[peer] / times["ember"] if peer in times else None
         row["rate"], row["rate_unit"] = rate, rate_unit
-        row["limit_pct"], row["limit"] = self._limit(rate, rate_unit)
+        row["limit_pct"], row["limit"] = self._limit(
+            rate if limit_rate is None else limit_rate, rate_unit)
         row.update(extra)
         if not self.rows or self.rows[-1]["section"] != section:
             print(f"[{section}]")
@@ -154,13 +157,14 @@ class Suite:
             if not self.checked("conv", name,
                                 lambda shape=shape, built=built: built.update(conv.layer_fns(*shape))):
                 continue
-            phases = built
-            gflop = conv.layer_gflop(*shape)
-            for phase, (e_fn, t_fn) in phases.items():
+            gflop, executed = conv.layer_gflop(*shape), conv.layer_executed_gflop(*shape)
+            algorithm = conv.layer_algorithm(*shape)
+            for phase, (e_fn, t_fn) in built.items():
                 fns = {"ember": e_fn} if t_fn is None else {"ember": e_fn, "torch": t_fn}
                 times = median_times(fns, self.repeats["conv"])
-                self.add("conv", f"{name} {phase}", "ms", {k: v * 1e3 for k, v in times.items()},
-                         gflop[phase] / times["ember"], "GFLOP/s")
+                self.add("conv", f"{name} {algorithm} {phase}", "ms", {k: v * 1e3 for k, v in times.items()},
+                         gflop[phase] / times["ember"], "GFLOP/s",
+                         limit_rate=executed[phase] / times["ember"], algorithm=algorithm)
 
     def overhead(self):
         repeats = self.repeats["overhead"]
@@ -277,6 +281,10 @@ def main(args: argparse.Namespace = ARGS) -> int:
         print("\nspeed ratio = peer time / ember time (> 1: ember faster); % limit = ember's "
               "rate / FMA ceiling (GFLOP/s) or / STREAM triad (GB/s);\nthe ceiling is "
               "measured by ember's FMA probe (the turbo clock, not /proc/cpuinfo's nominal one)")
+        if any(r.get("algorithm") == "winograd" for r in suite.rows):
+            print("conv rows name ember's algorithm; for winograd, GFLOP/s counts the direct "
+                  "method's multiply-adds (an effective rate)\nand % limit those the Winograd "
+                  "GEMMs execute (2.25x fewer on large images; transforms not counted)")
     stamp = datetime.datetime.now()
     path = args.json or os.path.join(
         ROOT, "bench", "results", stamp.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")

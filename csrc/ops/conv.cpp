@@ -3,6 +3,7 @@
 #include "ops/conv.h"
 
 #include "cpu/conv.h"
+#include "cpu/conv_winograd.h"
 #include "cuda/geometry.h"
 #include "cuda/kernels.h"
 
@@ -116,6 +117,18 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     default: no_kernel("conv2d", input.device());
   }
   return out;
+}
+
+const char* conv2d_algorithm(const Tensor& input, const Tensor& weight, const Shape& stride,
+                             const Shape& padding, const Shape& dilation, int64_t groups) {
+  if (input.dim() == 3)
+    return conv2d_algorithm(input.unsqueeze(0), weight, stride, padding, dilation, groups);
+  const cpu::Conv2dShape s = conv_shape(input, weight, stride, padding, dilation, groups);
+  switch (input.device().type) {
+    case DeviceType::cpu: return cpu::winograd_applies(s) ? "winograd" : "im2col";
+    case DeviceType::cuda: return "implicit_gemm";
+    default: no_kernel("conv2d", input.device());
+  }
 }
 
 std::vector<Tensor> conv2d_backward(const Tensor& grad_out, const Tensor& input,

@@ -20,4 +20,10 @@ std::vector<Tensor> conv2d_backward(const Tensor& grad_out, const Tensor& input,
                                     const Shape& padding, const Shape& dilation, int64_t groups,
                                     bool need_input, bool need_weight, bool need_bias);
 
+// The algorithm conv2d and conv2d_backward run for these arguments (checked
+// as conv2d checks them): "winograd" or "im2col" on the CPU, "implicit_gemm"
+// on CUDA.
+const char* conv2d_algorithm(const Tensor& input, const Tensor& weight, const Shape& stride,
+                             const Shape& padding, const Shape& dilation, int64_t groups);
+
 }  // namespace ember

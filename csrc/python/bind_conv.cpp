@@ -18,6 +18,8 @@ void bind_conv(py::module_& m) {
       py::arg("input"), py::arg("weight"), py::arg("bias").none(true), py::arg("stride"),
       py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   m.def("conv2d_backward", &conv2d_backward);
+  m.def("conv2d_algorithm", &conv2d_algorithm, py::arg("input"), py::arg("weight"),
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   m.def("max_pool2d", &max_pool2d, py::arg("input"), py::arg("kernel_size"), py::arg("stride"),
         py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"),
         py::arg("return_indices") = true);

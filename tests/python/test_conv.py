@@ -127,6 +127,8 @@ CONV_CASES = [
     ((2, 2, 6, 5), (3, 2, 3, 3), {"padding": "valid"}),
     ((3, 7, 5), (2, 3, 2, 2), {"stride": 2}),  # unbatched
     ((0, 3, 5, 5), (2, 3, 3, 3), {}),
+    # 3x3, stride 1, 16 channels each way: the CPU's Winograd path.
+    ((1, 16, 5, 4), (16, 16, 3, 3), {"padding": 1}),
 ]
 
 
@@ -135,6 +137,15 @@ def test_conv2d(x_shape, w_shape, kwargs, device):
     b = rand(w_shape[0])
     check_op(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
              lambda x, w, b: conv2d_ref(x, w, b, **kwargs), rand(*x_shape), rand(*w_shape), b, device=device)
+
+
+def test_conv2d_algorithm_names_the_cpu_path():
+    x, w = em.tensor(rand(1, 16, 5, 4))._data, em.tensor(rand(16, 16, 3, 3))._data
+    assert em._C.conv2d_algorithm(x, w, [1], [1], [1], 1) == "winograd"
+    assert em._C.conv2d_algorithm(x, w, [2], [1], [1], 1) == "im2col"
+    assert em._C.conv2d_algorithm(x, w, [1], [1], [2], 1) == "im2col"
+    with pytest.raises(ValueError, match="conv2d"):
+        em._C.conv2d_algorithm(x, em.tensor(rand(16, 8, 3, 3))._data, [1], [1], [1], 1)
 
 
 def test_conv2d_without_bias_and_top_level_name(device):
