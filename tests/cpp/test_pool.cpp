@@ -69,7 +69,8 @@ TEST(Pool, MaxPropagatesNaN) {
 // The row kernels (vectorised across output columns, with and without the
 // argmax) against a scan-order window loop on float32: rectangular planes
 // wide enough for full vectors plus odd tails, windows with padding, dilation
-// and overlap, and NaNs placed at window starts, middles and borders.
+// and overlap, NaNs placed at window starts, middles and borders, ties and
+// -inf.
 TEST(Pool, MaxRowKernelsMatchScanOrderReference) {
   const Window windows[] = {{2, 2, 0, 1, false}, {2, 2, 1, 1, true}, {3, 1, 1, 1, false},
                             {3, 2, 0, 1, false}, {3, 2, 1, 2, false}, {2, 1, 0, 1, false},
@@ -85,6 +86,10 @@ TEST(Pool, MaxRowKernelsMatchScanOrderReference) {
         float* data = x.data<float>();
         for (int64_t i = 5; i < x.numel(); i += 97) data[i] = NAN;
         data[x.numel() - 1] = NAN;
+        // Ties (the first in scan order wins) and -inf, also whole windows of it.
+        for (int64_t i = 11; i + 1 < x.numel(); i += 61) data[i + 1] = data[i];
+        for (int64_t i = 3; i + 1 < x.numel(); i += 89) data[i] = data[i + 1] = -INFINITY;
+        for (int64_t i = 0; i < std::min<int64_t>(2 * w, x.numel()); ++i) data[i] = -INFINITY;
         std::vector<double> expected, expected_idx;
         testing::for_each_index({2, 3, oh, ow}, [&](const Shape& i) {
           const float* plane = data + (i[0] * 3 + i[1]) * h * w;

@@ -103,7 +103,8 @@ inline std::vector<double> numeric_grad(
   return grad;
 }
 
-// Expects |actual - expected| <= atol + rtol * |expected| everywhere.
+// Expects |actual - expected| <= atol + rtol * |expected| everywhere; NaN
+// matches NaN and an infinity only the same infinity.
 inline void expect_close(const Tensor& actual, const std::vector<double>& expected,
                          double rtol = 1e-5, double atol = 1e-6) {
   ASSERT_EQ(actual.numel(), int64_t(expected.size())) << "shape " << shape_str(actual.shape());
@@ -111,7 +112,8 @@ inline void expect_close(const Tensor& actual, const std::vector<double>& expect
   int shown = 0, bad = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     bool ok = std::fabs(got[i] - expected[i]) <= atol + rtol * std::fabs(expected[i]) ||
-              (std::isnan(got[i]) && std::isnan(expected[i]));
+              (std::isnan(got[i]) && std::isnan(expected[i])) ||
+              (std::isinf(expected[i]) && got[i] == expected[i]);
     if (!ok) {
       ++bad;
       if (shown++ < 5) ADD_FAILURE() << "element " << i << ": got " << got[i] << ", expected " << expected[i];
