@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "cpu/blocked_sum.h"
 #include "cpu/conv_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/widen.h"
@@ -239,14 +240,9 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* grad_out, T* grad_bias)
                std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(s.batch * pixels, 1)),
                [&](int64_t lo, int64_t hi) {
     for (int64_t oc = lo; oc < hi; ++oc) {
-      // Per-image partial sums in double keep long reductions accurate.
       double total = 0;
-      for (int64_t n = 0; n < s.batch; ++n) {
-        const T* src = grad_out + (n * s.out_channels + oc) * pixels;
-        double partial = 0;
-        for (int64_t p = 0; p < pixels; ++p) partial += src[p];
-        total += partial;
-      }
+      for (int64_t n = 0; n < s.batch; ++n)
+        total += sum_contiguous<T, double>(grad_out + (n * s.out_channels + oc) * pixels, pixels);
       grad_bias[oc] = T(total);
     }
   });

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "cpu/blocked_sum.h"
 #include "cpu/widen.h"
 
 namespace ember {
@@ -47,32 +48,6 @@ bool is_nan(T v) {
     (void)v;
     return false;
   }
-}
-
-struct Identity {
-  template <typename T>
-  T operator()(T v) const { return v; }
-};
-
-// Sum of map(x[i]) over n contiguous values: 16 independent lanes per block
-// of 1024, blocks folded into the wide accumulator.
-template <typename T, typename Acc, typename Map = Identity>
-Acc sum_contiguous(const T* x, int64_t n, const Map& map = Map()) {
-  constexpr int kLanes = 16;
-  constexpr int64_t kBlock = 1024;
-  Acc total = 0;
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    T lanes[kLanes] = {};
-    for (int64_t j = 0; j < kBlock; j += kLanes)
-      for (int k = 0; k < kLanes; ++k) lanes[k] += map(x[i + j + k]);
-    T block = 0;
-    for (int k = 0; k < kLanes; ++k) block += lanes[k];
-    total += block;
-  }
-  T rest = 0;
-  for (; i < n; ++i) rest += map(x[i]);
-  return total + rest;
 }
 
 // b replaces a when it is more extreme, or NaN (which then sticks).
