@@ -6,7 +6,8 @@ forward, grad-input, grad-weight (each through the raw kernels:
 ember._C.conv2d / conv2d_backward and torch's aten convolution /
 convolution_backward) and forward+backward through autograd (conv2d with
 bias, then .backward() with a fixed gradient). The ratio column is
-torch time / ember time (> 1 means ember is faster).
+torch time / ember time (> 1 means ember is faster); each layer is named with
+the algorithm ember runs for it (im2col or winograd).
 
     OMP_WAIT_POLICY=PASSIVE python bench/conv.py [--threads 2] [--repeats 11]
 """
@@ -170,11 +171,13 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"threads={args.threads} torch={torch.__version__} "
           f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
-    print(f"{'layer':30s} {'phase':8s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>7s}")
+    header = "layer, ember's algorithm"
+    print(f"{header:39s} {'phase':8s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>7s}")
     for name, *shape in LAYERS:
+        name = f"{name} {layer_algorithm(*shape)}"
         for phase, (e_fn, t_fn) in layer_fns(*shape).items():
             times = median_times({"ember": e_fn, "torch": t_fn}, args.repeats)
-            print(f"{name:30s} {phase:8s} {times['ember'] * 1e3:9.2f} "
+            print(f"{name:39s} {phase:8s} {times['ember'] * 1e3:9.2f} "
                   f"{times['torch'] * 1e3:9.2f} {times['torch'] / times['ember']:6.2f}x",
                   flush=True)
 
