@@ -530,7 +530,7 @@ void gemm_blocked(const Kernel<T>& k, int64_t M, int64_t N, int64_t K, T alpha,
     alignas(64) T tile[kMaxTile];
     const int64_t row_lo = split_rows ? m_units * tid / nt * mr : 0;
     const int64_t row_hi = split_rows ? std::min(M, m_units * (tid + 1) / nt * mr) : M;
-    // Blocks of A of equal height (256 rows as 2 x 132, not 192 + 64): a
+    // Blocks of A of equal height (256 rows as 2 x 128, not 192 + 64): a
     // short last block reuses each sliver of B too few times.
     const int64_t m_blocks = std::max<int64_t>(1, (row_hi - row_lo + MC - 1) / MC);
     const int64_t mc_step = round_up((row_hi - row_lo + m_blocks - 1) / m_blocks, mr);

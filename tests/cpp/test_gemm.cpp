@@ -1,7 +1,9 @@
 // GEMM kernel and matrix-product ops against a naive triple loop: every
 // transpose combination, sizes off the tile grid, alpha/beta, batching.
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <vector>
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
@@ -41,30 +43,32 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, dou
   testing::expect_close(c, expected, rtol, rtol);
 }
 
-TEST(Gemm, AllTransposesOddSizesFloat) {
-  testing::for_each_gemm_isa([] {
-    for (int64_t n : {1, 7, 33, 129})
-      for (bool ta : {false, true})
-        for (bool tb : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << "n=" << n << " ta=" << ta << " tb=" << tb);
-          check_gemm<float>(n, n, n, ta, tb, 1.0, 0.0, 1e-4);
-        }
-  });
-}
-
-TEST(Gemm, AllTransposesRectangularDouble) {
-  const int64_t sizes[][3] = {{1, 1, 1},     {7, 33, 5},   {33, 7, 129},  {129, 31, 13},
-                              {17, 259, 3},  {211, 5, 401}, {97, 101, 389}, {1, 300, 777},
-                              {300, 1, 777}, {1, 1, 5003},  {2, 131, 1}};
+// check_gemm<T> for each M x N x K in `sizes` with every transpose of A and
+// B, under every micro-kernel the CPU supports.
+template <typename T>
+void check_every_transpose(const std::vector<std::array<int64_t, 3>>& sizes, double alpha,
+                           double beta, double rtol) {
   testing::for_each_gemm_isa([&] {
-    for (auto& s : sizes)
+    for (const auto& s : sizes)
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
           SCOPED_TRACE(::testing::Message() << s[0] << "x" << s[1] << "x" << s[2] << " ta=" << ta
                                             << " tb=" << tb);
-          check_gemm<double>(s[0], s[1], s[2], ta, tb, 1.0, 0.0, 1e-10);
+          check_gemm<T>(s[0], s[1], s[2], ta, tb, alpha, beta, rtol);
         }
   });
+}
+
+TEST(Gemm, AllTransposesOddSizesFloat) {
+  check_every_transpose<float>({{1, 1, 1}, {7, 7, 7}, {33, 33, 33}, {129, 129, 129}}, 1.0, 0.0,
+                               1e-4);
+}
+
+TEST(Gemm, AllTransposesRectangularDouble) {
+  check_every_transpose<double>({{1, 1, 1},     {7, 33, 5},     {33, 7, 129},  {129, 31, 13},
+                                 {17, 259, 3},  {211, 5, 401},  {97, 101, 389}, {1, 300, 777},
+                                 {300, 1, 777}, {1, 1, 5003},   {2, 131, 1}},
+                                1.0, 0.0, 1e-10);
 }
 
 TEST(Gemm, AlphaBeta) {
@@ -79,7 +83,8 @@ TEST(Gemm, AlphaBeta) {
 }
 
 TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
-  testing::for_each_gemm_isa([] { check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4); });
+  testing::for_each_gemm_isa(
+      [] { check_gemm<float>(300, 4200, 400, false, false, 1.0, 1.0, 2e-4); });
   check_gemm<double>(200, 2100, 390, true, false, 1.0, 0.0, 1e-10);
 }
 
@@ -87,18 +92,11 @@ TEST(Gemm, LargeBlocksCrossEveryCacheBoundary) {
 // transposed, the blocked path's one-vector (AVX-512) kernel with A read in
 // place. Both with alpha/beta, every transpose, and row counts off the blocks.
 TEST(Gemm, NarrowOutputs) {
-  const int64_t sizes[][3] = {{64, 10, 784}, {128, 10, 256}, {37, 16, 33}, {5, 3, 100},
-                              {129, 11, 97}, {7, 17, 64},    {3001, 7, 200}, {9, 2, 31}};
-  testing::for_each_gemm_isa([&] {
-    for (auto& s : sizes)
-      for (bool ta : {false, true})
-        for (bool tb : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << s[0] << "x" << s[1] << "x" << s[2] << " ta=" << ta
-                                            << " tb=" << tb);
-          check_gemm<float>(s[0], s[1], s[2], ta, tb, 1.0, 0.0, 1e-4);
-          check_gemm<double>(s[0], s[1], s[2], ta, tb, 1.5, -0.5, 1e-10);
-        }
-  });
+  const std::vector<std::array<int64_t, 3>> sizes = {{64, 10, 784}, {128, 10, 256}, {37, 16, 33},
+                                                     {5, 3, 100},   {129, 11, 97},  {7, 17, 64},
+                                                     {3001, 7, 200}, {9, 2, 31}};
+  check_every_transpose<float>(sizes, 1.0, 0.0, 1e-4);
+  check_every_transpose<double>(sizes, 1.5, -0.5, 1e-10);
 }
 
 // Two threads splitting C by rows (sharing each packed block of B, several
