@@ -164,7 +164,7 @@ class Tensor:
         return self._data.is_contiguous()
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.is_floating_point
+        return self._data.is_floating_point
 
     def data_ptr(self) -> int:
         return self._data.data_ptr

@@ -50,7 +50,7 @@ def _topological_order(roots):
 
 def _fit_to_input(grad, meta):
     """Sums a broadcast gradient down to the argument's shape and dtype."""
-    shape, dtype = meta
+    shape, dtype = meta.shape, meta.dtype
     data = grad._data
     if data.shape != shape:
         grad = grad.sum_to_size(shape)
@@ -151,8 +151,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None)
                     continue
                 if not isinstance(grad, Tensor):
                     raise TypeError(f"{node.name()} returned a {type(grad).__name__} as a gradient")
-                data = grad._data
-                if data.shape != meta[0] or data.dtype != meta[1]:
+                if not grad._data.same_meta(meta):
                     grad = _fit_to_input(grad, meta)
                 # The body of _accumulate, inlined: this runs once per edge.
                 child, nr = edge

@@ -143,8 +143,8 @@ class Node:
 
     An edge is (node, output_nr) for an argument that requires grad, else None.
     `input_meta` keeps the shape and dtype of each argument that requires
-    grad (None for the others) so the engine can reduce a broadcast gradient
-    back to the argument's shape.
+    grad (a _C.TensorMeta; None for the others) so the engine can reduce a
+    broadcast gradient back to the argument's shape.
     """
 
     __slots__ = ("__weakref__", "ctx", "input_meta", "next_edges", "output_ids", "pre_hooks")
@@ -265,8 +265,7 @@ class Function(metaclass=_FunctionMeta):
                 needs.append(True)
                 gf = a.grad_fn
                 edges.append((gf, a._output_nr) if gf is not None else a._edge())
-                data = a._data
-                meta.append((data.shape, data.dtype))
+                meta.append(a._data.meta())
             else:
                 needs.append(False)
                 edges.append(None)
@@ -280,7 +279,7 @@ class Function(metaclass=_FunctionMeta):
             ctx._node = weakref.ref(node)
         if not isinstance(raw, tuple):
             node.output_ids = (id(raw),)
-            if id(raw) not in ctx._non_differentiable and raw.dtype.is_floating_point:
+            if id(raw) not in ctx._non_differentiable and raw.is_floating_point:
                 return make(raw, True, node, 0)
             return make(raw, False, None, 0)
         node.output_ids = tuple(id(o) for o in raw)
@@ -288,7 +287,7 @@ class Function(metaclass=_FunctionMeta):
         non_diff = ctx._non_differentiable
         return tuple(
             make(o, True, node, nr)
-            if id(o) not in non_diff and o.dtype.is_floating_point
+            if id(o) not in non_diff and o.is_floating_point
             else make(o, False, None, 0)
             for nr, o in enumerate(raw)
         )
