@@ -52,6 +52,7 @@ namespace python {
 namespace py = pybind11;
 
 void bind_tensor(py::module_& m);
+void bind_autograd(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_runtime(py::module_& m);
 void bind_elementwise(py::module_& m);
@@ -61,6 +62,11 @@ void bind_conv(py::module_& m);
 void bind_index(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_optim(py::module_& m);
+
+// Shared by the bindings and the autograd objects.
+void set_python_error(const Error& e);         // the Python exception for an ember::Error
+py::object dtype_object(DType d);              // the _C.DType member
+py::tuple int_tuple(const Shape& values);      // a shape or strides as a tuple
 
 }  // namespace python
 }  // namespace ember

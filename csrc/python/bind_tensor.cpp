@@ -9,11 +9,6 @@ namespace python {
 
 namespace {
 
-struct TensorMeta {
-  Shape shape;
-  DType dtype;
-};
-
 py::dtype numpy_dtype(DType d) {
   switch (d) {
     case DType::float32: return py::dtype::of<float>();
@@ -139,22 +134,10 @@ void bind_tensor(py::module_& m) {
       .def("__repr__", [](const Device& d) { return "device(type='" + std::string(d.is_cpu() ? "cpu" : "cuda") +
                                                     (d.is_cpu() ? "'" : "', index=" + std::to_string(d.index)) + ")"; });
 
-  // The shape and dtype of an autograd node's argument: kept instead of the
-  // tensor (which would keep its storage alive) so that the engine can check
-  // each incoming gradient with one call (same_meta) rather than building a
-  // shape tuple and a dtype object per edge.
-  py::class_<TensorMeta>(m, "TensorMeta")
-      .def_property_readonly("shape", [](const TensorMeta& t) { return int_tuple(t.shape); })
-      .def_property_readonly("dtype", [](const TensorMeta& t) { return dtype_object(t.dtype); });
-
   py::class_<Tensor>(m, "Tensor")
-      .def("meta", [](const Tensor& t) { return TensorMeta{t.shape(), t.dtype()}; })
       // One call where autograd asks it of every output (t.dtype.is_floating_point is two).
       .def_property_readonly("is_floating_point",
                              [](const Tensor& t) { return is_floating(t.dtype()); })
-      .def("same_meta", [](const Tensor& t, const TensorMeta& meta) {
-        return t.dtype() == meta.dtype && t.shape() == meta.shape;
-      })
       .def_property_readonly("shape", [](const Tensor& t) { return int_tuple(t.shape()); })
       .def_property_readonly("strides", [](const Tensor& t) { return int_tuple(t.strides()); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })

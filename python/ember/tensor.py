@@ -1,8 +1,10 @@
 """ember.Tensor: the user-facing tensor.
 
 It wraps a C++ tensor (`_data`, an `ember._C.Tensor`) and adds autograd:
-`requires_grad`, `grad`, `grad_fn`. Methods delegate to the differentiable
-ops in `ember.ops`; the method table at the bottom of this file lists them.
+`requires_grad`, `grad`, `grad_fn`. Those fields live in its C base
+(`_C.TensorBase`), which the graph code reads and fills directly. Methods
+delegate to the differentiable ops in `ember.ops`; the method table at the
+bottom of this file lists them.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import numpy as np
 
 from . import _C
 from .autograd import function as _function_module
+from .autograd.engine import _fit_to_input
 from .autograd.function import AccumulateGrad, _HookHandle
 from .autograd.grad_mode import is_grad_enabled
-
-_new_object = object.__new__
 
 
 class Size(tuple):
@@ -32,7 +33,7 @@ class Size(tuple):
         return f"ember.Size({list(self)})"
 
 
-class Tensor:
+class Tensor(_C.TensorBase):
     """A multi-dimensional array on a device, with autograd.
 
     Create tensors with `ember.tensor`, `ember.zeros`, `ember.randn`, ...
@@ -45,18 +46,11 @@ class Tensor:
                 [6., 8.]])
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_accumulator",
-        "_base",
-        "_data",
-        "_hooks",
-        "_output_nr",
-        "_retains_grad",
-        "grad",
-        "grad_fn",
-        "requires_grad",
-    )
+    # The fields (_data, requires_grad, grad, grad_fn, _output_nr, _base, ...)
+    # are the base's; `_make(data, requires_grad, grad_fn, output_nr)` is the
+    # constructor ops use, `_edge()` the (node, output_nr) that receives this
+    # tensor's gradient.
+    __slots__ = ()
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
     def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
@@ -81,32 +75,6 @@ class Tensor:
         t._hooks = None
         t._base = None
         t._retains_grad = False
-
-    @classmethod
-    def _make(cls, data, requires_grad, grad_fn, output_nr):
-        """Fast constructor used by ops: no argument processing (the body of
-        _init, inlined: this runs once per op)."""
-        t = _new_object(cls)
-        t._data = data
-        t.requires_grad = requires_grad
-        t.grad = None
-        t.grad_fn = grad_fn
-        t._output_nr = output_nr
-        t._accumulator = None
-        t._hooks = None
-        t._base = None
-        t._retains_grad = False
-        return t
-
-    def _edge(self):
-        """The (node, output_nr) that receives this tensor's gradient."""
-        if self.grad_fn is not None:
-            return (self.grad_fn, self._output_nr)
-        acc = self._accumulator() if self._accumulator is not None else None
-        if acc is None:
-            acc = AccumulateGrad(self)
-            self._accumulator = weakref.ref(acc)
-        return (acc, 0)
 
     # ------------------------------------------------------------ metadata
     @property
@@ -520,6 +488,7 @@ class Tensor:
 
 
 _function_module.Tensor = Tensor
+_C.register_autograd_classes(Tensor, AccumulateGrad, _fit_to_input)
 
 
 def _wrap(dim: int, ndim: int, op: str) -> int:

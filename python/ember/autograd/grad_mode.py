@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import functools
-import threading
 
-_state = threading.local()
+from .. import _C
 
-
-def is_grad_enabled() -> bool:
-    """Returns True when ops on tensors that require grad record the graph."""
-    return getattr(_state, "enabled", True)
-
-
-def _set_enabled(mode: bool) -> None:
-    _state.enabled = bool(mode)
+# Returns True when ops on tensors that require grad record the graph.
+is_grad_enabled = _C.is_grad_enabled
+_set_enabled = _C.set_grad_enabled
 
 
 class _GradModeContext:

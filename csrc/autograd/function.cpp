@@ -1,0 +1,319 @@
+// Function.apply: runs an op's forward and, when grad mode is on and an
+// argument requires grad, records its node. Also the grad-mode flag and the
+// helpers that move tensors between C++ and Python.
+#include <pybind11/pybind11.h>
+
+#include "autograd/graph.h"
+#include "python/bind.h"
+
+namespace ember {
+namespace autograd {
+
+namespace py = pybind11;
+
+Registry registry;
+
+namespace {
+
+thread_local bool grad_mode = true;  // per thread, like PyTorch's
+
+PyObject* interned(const char* s) {
+  PyObject* o = PyUnicode_InternFromString(s);
+  if (o == nullptr) throw py::error_already_set();
+  return o;
+}
+
+// (False,) * n, made once per arity: the needs_input_grad of unrecorded calls.
+PyObject* all_false(Py_ssize_t n) {
+  static PyObject* cache[16] = {};
+  if (n < 16 && cache[n] != nullptr) {
+    Py_INCREF(cache[n]);
+    return cache[n];
+  }
+  PyObject* t = PyTuple_New(n);
+  if (t == nullptr) return nullptr;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    Py_INCREF(Py_False);
+    PyTuple_SET_ITEM(t, i, Py_False);
+  }
+  if (n < 16) {
+    Py_INCREF(t);
+    cache[n] = t;
+  }
+  return t;
+}
+
+ContextObject* new_context(bool recorded) {
+  auto* c = reinterpret_cast<ContextObject*>(ContextType.tp_alloc(&ContextType, 0));
+  if (c != nullptr) c->recorded = recorded;
+  return c;
+}
+
+// Wraps forward's outputs (one _C.Tensor or a tuple of them) as Tensors that
+// are outside the graph.
+PyObject* wrap_unrecorded(PyObject* raw) {
+  if (!PyTuple_Check(raw)) return make_tensor(raw, false, nullptr, 0);
+  Py_ssize_t n = PyTuple_GET_SIZE(raw);
+  PyObject* out = PyTuple_New(n);
+  for (Py_ssize_t i = 0; out != nullptr && i < n; ++i) {
+    PyObject* t = make_tensor(PyTuple_GET_ITEM(raw, i), false, nullptr, 0);
+    if (t == nullptr) Py_CLEAR(out);
+    else PyTuple_SET_ITEM(out, i, t);
+  }
+  return out;
+}
+
+bool non_differentiable(const ContextObject* ctx, PyObject* output) {
+  if (ctx->non_differentiable == nullptr) return false;
+  for (PyObject* id : *ctx->non_differentiable) {
+    if (id == output) return true;
+  }
+  return false;
+}
+
+// Fills node's output metadata from forward's result and returns the
+// Tensors: those of floating dtype not marked non-differentiable are
+// attached to the node.
+PyObject* wrap_recorded(PyObject* cls, PyObject* raw, NodeObject* node, ContextObject* ctx) {
+  bool single = !PyTuple_Check(raw);
+  Py_ssize_t n = single ? 1 : PyTuple_GET_SIZE(raw);
+  auto& outputs = node->state->outputs;
+  outputs.reserve(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* o = single ? raw : PyTuple_GET_ITEM(raw, i);
+    const Tensor* t = cpp_tensor(o);
+    if (t == nullptr) {
+      PyErr_Format(PyExc_TypeError,
+                   "%s.forward returned a %s; it must return _C tensors (or a tuple of them)",
+                   reinterpret_cast<PyTypeObject*>(cls)->tp_name, Py_TYPE(o)->tp_name);
+      return nullptr;
+    }
+    outputs.push_back(OutputMeta{o, t->dtype(), t->device(), t->shape()});
+  }
+  PyObject* result = single ? nullptr : PyTuple_New(n);
+  if (!single && result == nullptr) return nullptr;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* o = single ? raw : PyTuple_GET_ITEM(raw, i);
+    bool differentiable = is_floating(outputs[i].dtype) && !non_differentiable(ctx, o);
+    PyObject* t = differentiable ? make_tensor(o, true, reinterpret_cast<PyObject*>(node), i)
+                                 : make_tensor(o, false, nullptr, 0);
+    if (single) return t;
+    if (t == nullptr) {
+      Py_DECREF(result);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(result, i, t);
+  }
+  return result;
+}
+
+void release_edges(std::vector<Edge>& edges) {
+  for (Edge& e : edges) Py_CLEAR(e.node);
+}
+
+}  // namespace
+
+bool grad_enabled() { return grad_mode; }
+void set_grad_enabled(bool enabled) { grad_mode = enabled; }
+
+const Tensor* cpp_tensor(PyObject* o) {
+  py::detail::make_caster<Tensor> caster;
+  if (!caster.load(py::handle(o), false)) return nullptr;
+  return &py::detail::cast_op<const Tensor&>(caster);
+}
+
+PyObject* wrap_cpp_tensor(Tensor t) {
+  try {
+    return py::cast(std::move(t)).release().ptr();
+  } catch (...) {
+    set_error_from_exception();
+    return nullptr;
+  }
+}
+
+PyObject* make_tensor(PyObject* data, bool requires_grad, PyObject* grad_fn, long long output_nr) {
+  PyTypeObject* type = registry.tensor;
+  if (type == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "ember.Tensor is not registered with _C");
+    return nullptr;
+  }
+  auto* t = reinterpret_cast<TensorObject*>(type->tp_alloc(type, 0));
+  if (t == nullptr) return nullptr;
+  Py_INCREF(data);
+  t->data = data;
+  t->requires_grad = requires_grad;
+  if (grad_fn != nullptr) {
+    Py_INCREF(grad_fn);
+    t->grad_fn = grad_fn;
+  }
+  t->output_nr = output_nr;
+  return reinterpret_cast<PyObject*>(t);
+}
+
+bool gradient_edge(TensorObject* t, Edge* edge) {
+  if (!is_none(t->grad_fn)) {
+    Py_INCREF(t->grad_fn);
+    *edge = Edge{t->grad_fn, t->output_nr};
+    return true;
+  }
+  PyObject* acc = is_none(t->accumulator) ? nullptr : PyWeakref_GetObject(t->accumulator);
+  if (acc != nullptr && acc != Py_None) {
+    Py_INCREF(acc);
+    *edge = Edge{acc, 0};
+    return true;
+  }
+  if (registry.accumulate_grad == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "AccumulateGrad is not registered with _C");
+    return false;
+  }
+  NodeObject* node = new_node(registry.accumulate_grad);
+  if (node == nullptr) return false;
+  Py_INCREF(t);
+  node->variable = reinterpret_cast<PyObject*>(t);
+  PyObject* ref = PyWeakref_NewRef(reinterpret_cast<PyObject*>(node), nullptr);
+  if (ref == nullptr) {
+    Py_DECREF(node);
+    return false;
+  }
+  Py_XSETREF(t->accumulator, ref);
+  *edge = Edge{reinterpret_cast<PyObject*>(node), 0};
+  return true;
+}
+
+// _C.function_apply(cls, *args, **kwargs), installed as the classmethod
+// Function.apply.
+PyObject* function_apply(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  static PyObject* forward_name = interned("forward");
+  static PyObject* node_type_name = interned("_node_type");
+  if (nargs < 1) {
+    PyErr_SetString(PyExc_TypeError, "function_apply(cls, *args, **kwargs)");
+    return nullptr;
+  }
+  PyObject* cls = args[0];
+  PyObject* const* fargs = args + 1;
+  Py_ssize_t n = nargs - 1;
+  Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+
+  bool record = false;
+  if (grad_mode) {
+    for (Py_ssize_t i = 0; i < n && !record; ++i) {
+      record = is_tensor(fargs[i]) && reinterpret_cast<TensorObject*>(fargs[i])->requires_grad;
+    }
+  }
+  PyObject* forward = PyObject_GetAttr(cls, forward_name);
+  if (forward == nullptr) return nullptr;
+  ContextObject* ctx = new_context(record);
+  if (ctx == nullptr) {
+    Py_DECREF(forward);
+    return nullptr;
+  }
+  PyObject* ctx_obj = reinterpret_cast<PyObject*>(ctx);
+
+  std::vector<Edge> edges;
+  std::vector<ArgMeta> meta;
+  if (!record) {
+    ctx->needs_input_grad = all_false(n);
+  } else {
+    ctx->needs_input_grad = PyTuple_New(n);
+    edges.resize(static_cast<size_t>(n), Edge{nullptr, 0});
+    meta.resize(static_cast<size_t>(n));
+    for (Py_ssize_t i = 0; ctx->needs_input_grad != nullptr && i < n; ++i) {
+      auto* t = reinterpret_cast<TensorObject*>(fargs[i]);
+      bool needs = is_tensor(fargs[i]) && t->requires_grad;
+      PyObject* flag = needs ? Py_True : Py_False;
+      Py_INCREF(flag);
+      PyTuple_SET_ITEM(ctx->needs_input_grad, i, flag);
+      if (!needs) continue;
+      const Tensor* data = cpp_tensor(t->data);
+      if (data == nullptr || !gradient_edge(t, &edges[i])) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a Tensor without _C data");
+        release_edges(edges);
+        Py_DECREF(forward);
+        Py_DECREF(ctx_obj);
+        return nullptr;
+      }
+      meta[i].present = true;
+      meta[i].dtype = data->dtype();
+      meta[i].shape = data->shape();
+    }
+  }
+  if (ctx->needs_input_grad == nullptr) {
+    release_edges(edges);
+    Py_DECREF(forward);
+    Py_DECREF(ctx_obj);
+    return nullptr;
+  }
+
+  // forward(ctx, *args, **kwargs): the keyword values follow the positional
+  // arguments in `args`.
+  std::vector<PyObject*> stack(static_cast<size_t>(1 + n + nkw));
+  stack[0] = ctx_obj;
+  for (Py_ssize_t i = 0; i < n + nkw; ++i) stack[static_cast<size_t>(1 + i)] = fargs[i];
+  PyObject* raw = PyObject_Vectorcall(forward, stack.data(), static_cast<size_t>(1 + n), kwnames);
+  Py_DECREF(forward);
+  if (raw == nullptr) {
+    release_edges(edges);
+    Py_DECREF(ctx_obj);
+    return nullptr;
+  }
+  if (!record) {
+    Py_DECREF(ctx_obj);
+    PyObject* out = wrap_unrecorded(raw);
+    Py_DECREF(raw);
+    return out;
+  }
+
+  PyObject* node_type = PyObject_GetAttr(cls, node_type_name);
+  if (node_type == nullptr || !PyType_Check(node_type) ||
+      !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(node_type), &NodeType)) {
+    if (node_type != nullptr) {
+      PyErr_Format(PyExc_TypeError, "%s._node_type must be a Node subclass",
+                   reinterpret_cast<PyTypeObject*>(cls)->tp_name);
+    }
+    Py_XDECREF(node_type);
+    release_edges(edges);
+    Py_DECREF(ctx_obj);
+    Py_DECREF(raw);
+    return nullptr;
+  }
+  NodeObject* node = new_node(reinterpret_cast<PyTypeObject*>(node_type));
+  Py_DECREF(node_type);
+  if (node == nullptr) {
+    release_edges(edges);
+    Py_DECREF(ctx_obj);
+    Py_DECREF(raw);
+    return nullptr;
+  }
+  node->ctx = ctx_obj;  // the node owns the ctx reference from here
+  node->state->edges = std::move(edges);
+  node->state->arg_meta = std::move(meta);
+  if (ctx->saved != nullptr) {
+    ctx->node = PyWeakref_NewRef(reinterpret_cast<PyObject*>(node), nullptr);
+    if (ctx->node == nullptr) {
+      Py_DECREF(node);
+      Py_DECREF(raw);
+      return nullptr;
+    }
+  }
+  PyObject* out = wrap_recorded(cls, raw, node, ctx);
+  Py_DECREF(node);  // the outputs hold it
+  Py_DECREF(raw);
+  return out;
+}
+
+void set_error_from_exception() {
+  try {
+    throw;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const Error& e) {
+    python::set_python_error(e);
+  } catch (const std::bad_alloc&) {
+    PyErr_SetString(PyExc_MemoryError, "out of memory (std::bad_alloc)");
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+}
+
+}  // namespace autograd
+}  // namespace ember

@@ -1,0 +1,137 @@
+// The autograd graph as CPython objects: the fields of ember.Tensor that
+// autograd reads, the graph's nodes, the ctx handed to forward and backward,
+// Function.apply and the backward engine.
+//
+// The backward formulas stay in Python (each op's Function.backward); what is
+// here is the bookkeeping that runs once per op and once per node, which in
+// Python cost several microseconds per node (objects per edge, attribute
+// dictionaries, a frame per helper). Everything runs with the GIL held.
+#pragma once
+
+#include <Python.h>
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ember {
+namespace autograd {
+
+// ember.Tensor's base: the wrapped C++ tensor and its autograd state. The
+// Python class adds no fields, so C code builds instances of it directly.
+struct TensorObject {
+  PyObject_HEAD
+  PyObject* data;         // the _C.Tensor
+  PyObject* grad;         // NULL or None: no gradient yet
+  PyObject* grad_fn;      // the Node that produced it; NULL or None for a leaf
+  PyObject* accumulator;  // weakref to the leaf's AccumulateGrad node
+  PyObject* hooks;        // list of a leaf's gradient hooks
+  PyObject* base;         // the tensor a view was taken from
+  PyObject* weakreflist;
+  long long output_nr;    // which output of grad_fn this is
+  char requires_grad;
+  char retains_grad;
+};
+
+// An edge of the graph: the node that receives a gradient, and which of its
+// outputs the gradient belongs to. The node reference is owned.
+struct Edge {
+  PyObject* node;
+  long long nr;
+};
+
+// The shape and dtype of an argument that requires grad: kept instead of the
+// tensor (which would keep its memory alive) so that the engine can reduce a
+// broadcast gradient back to the argument.
+struct ArgMeta {
+  bool present = false;
+  DType dtype = DType::float32;
+  Shape shape;
+};
+
+struct OutputMeta {
+  PyObject* id;  // the _C.Tensor forward returned; compared, never dereferenced
+  DType dtype;
+  Device device;
+  Shape shape;
+};
+
+struct NodeState {
+  std::vector<Edge> edges;  // one per forward argument; node NULL: no gradient
+  std::vector<ArgMeta> arg_meta;
+  std::vector<OutputMeta> outputs;
+};
+
+// A recorded call. Python subclasses (one per Function, AccumulateGrad) add
+// methods only; `function` is a class attribute.
+struct NodeObject {
+  PyObject_HEAD
+  PyObject* ctx;
+  PyObject* pre_hooks;  // dict: output_nr -> list of hooks
+  PyObject* variable;   // AccumulateGrad: the leaf tensor
+  PyObject* weakreflist;
+  NodeState* state;
+};
+
+struct SavedTensor {
+  PyObject* object;  // NULL for None; an ember.Tensor (input) or a _C.Tensor (output)
+  uint64_t version;
+  bool is_output;
+};
+
+// The ctx of one call: needs_input_grad, saved tensors, and a __dict__ for
+// whatever forward wants to keep (ctx.dim = dim).
+struct ContextObject {
+  PyObject_HEAD
+  PyObject* dict;
+  PyObject* needs_input_grad;
+  PyObject* node;  // weakref to the node, set when tensors are saved
+  std::vector<SavedTensor>* saved;
+  std::vector<PyObject*>* non_differentiable;  // ids of outputs
+  bool recorded;  // false: no node will run backward, saving is a no-op
+  bool freed;
+};
+
+extern PyTypeObject TensorBaseType;
+extern PyTypeObject NodeType;
+extern PyTypeObject ContextType;
+
+// Set once by ember.tensor / ember.autograd (register_classes).
+struct Registry {
+  PyTypeObject* tensor = nullptr;           // ember.Tensor
+  PyTypeObject* accumulate_grad = nullptr;  // ember.autograd.function.AccumulateGrad
+  PyObject* fit_to_input = nullptr;         // (grad, shape, dtype) -> grad
+};
+extern Registry registry;
+
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+
+inline bool is_tensor(PyObject* o) { return PyObject_TypeCheck(o, &TensorBaseType); }
+inline bool is_none(PyObject* o) { return o == nullptr || o == Py_None; }
+
+// The C++ tensor inside a _C.Tensor; nullptr (no Python error set) when `o`
+// is not one.
+const Tensor* cpp_tensor(PyObject* o);
+// A new _C.Tensor object owning `t`.
+PyObject* wrap_cpp_tensor(Tensor t);
+
+// A new ember.Tensor around `data` (a _C.Tensor).
+PyObject* make_tensor(PyObject* data, bool requires_grad, PyObject* grad_fn, long long output_nr);
+// The edge that receives t's gradient: (grad_fn, output_nr), or the leaf's
+// AccumulateGrad (made on first use). Returns a new reference in edge.node.
+bool gradient_edge(TensorObject* t, Edge* edge);
+
+bool init_types();  // PyType_Ready for the three types
+NodeObject* new_node(PyTypeObject* type);
+void free_saved(ContextObject* ctx);
+
+// Python-level entry points (METH_FASTCALL | METH_KEYWORDS where noted).
+PyObject* function_apply(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames);
+PyObject* run_backward(PyObject* self, PyObject* const* args, Py_ssize_t nargs);
+
+// Sets the Python error for the C++ exception being handled.
+void set_error_from_exception();
+
+}  // namespace autograd
+}  // namespace ember
