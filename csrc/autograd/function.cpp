@@ -43,11 +43,15 @@ PyObject* all_false(Py_ssize_t n) {
   return t;
 }
 
+}  // namespace
+
 ContextObject* new_context(bool recorded) {
   auto* c = reinterpret_cast<ContextObject*>(ContextType.tp_alloc(&ContextType, 0));
   if (c != nullptr) c->recorded = recorded;
   return c;
 }
+
+namespace {
 
 // Wraps forward's outputs (one _C.Tensor or a tuple of them) as Tensors that
 // are outside the graph.
@@ -105,10 +109,6 @@ PyObject* wrap_recorded(PyObject* cls, PyObject* raw, NodeObject* node, ContextO
     PyTuple_SET_ITEM(result, i, t);
   }
   return result;
-}
-
-void release_edges(std::vector<Edge>& edges) {
-  for (Edge& e : edges) Py_CLEAR(e.node);
 }
 
 }  // namespace
@@ -180,11 +180,82 @@ bool gradient_edge(TensorObject* t, Edge* edge) {
   return true;
 }
 
+Call::~Call() {
+  for (Edge& e : edges) Py_XDECREF(e.node);
+  Py_XDECREF(reinterpret_cast<PyObject*>(ctx));
+}
+
+bool Call::prepare(PyObject* const* args, Py_ssize_t n) {
+  record = false;
+  if (grad_mode) {
+    for (Py_ssize_t i = 0; i < n && !record; ++i) {
+      record = is_tensor(args[i]) && reinterpret_cast<TensorObject*>(args[i])->requires_grad;
+    }
+  }
+  ctx = new_context(record);
+  if (ctx == nullptr) return false;
+  if (!record) {
+    ctx->needs_input_grad = all_false(n);
+    return ctx->needs_input_grad != nullptr;
+  }
+  ctx->needs_input_grad = PyTuple_New(n);
+  if (ctx->needs_input_grad == nullptr) return false;
+  edges.resize(static_cast<size_t>(n), Edge{nullptr, 0});
+  meta.resize(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    auto* t = reinterpret_cast<TensorObject*>(args[i]);
+    bool needs = is_tensor(args[i]) && t->requires_grad;
+    PyObject* flag = needs ? Py_True : Py_False;
+    Py_INCREF(flag);
+    PyTuple_SET_ITEM(ctx->needs_input_grad, i, flag);
+    if (!needs) continue;
+    const Tensor* data = cpp_tensor(t->data);
+    if (data == nullptr) {
+      PyErr_SetString(PyExc_TypeError, "a Tensor without _C data requires grad");
+      return false;
+    }
+    if (!gradient_edge(t, &edges[i])) return false;
+    meta[i].present = true;
+    meta[i].dtype = data->dtype();
+    meta[i].shape = data->shape();
+  }
+  return true;
+}
+
+PyObject* Call::finish(PyObject* cls, PyObject* raw) {
+  static PyObject* node_type_name = interned("_node_type");
+  if (!record) return wrap_unrecorded(raw);
+  PyObject* node_type = PyObject_GetAttr(cls, node_type_name);
+  if (node_type == nullptr) return nullptr;
+  if (!PyType_Check(node_type) ||
+      !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(node_type), &NodeType)) {
+    PyErr_Format(PyExc_TypeError, "%s._node_type must be a Node subclass",
+                 reinterpret_cast<PyTypeObject*>(cls)->tp_name);
+    Py_DECREF(node_type);
+    return nullptr;
+  }
+  NodeObject* node = new_node(reinterpret_cast<PyTypeObject*>(node_type));
+  Py_DECREF(node_type);
+  if (node == nullptr) return nullptr;
+  ContextObject* c = ctx;
+  node->ctx = reinterpret_cast<PyObject*>(c);  // the node owns the ctx from here
+  ctx = nullptr;
+  node->state->edges = std::move(edges);
+  node->state->arg_meta = std::move(meta);
+  edges.clear();
+  PyObject* out = nullptr;
+  if (c->saved != nullptr) {
+    c->node = PyWeakref_NewRef(reinterpret_cast<PyObject*>(node), nullptr);
+  }
+  if (c->saved == nullptr || c->node != nullptr) out = wrap_recorded(cls, raw, node, c);
+  Py_DECREF(node);  // the outputs hold it
+  return out;
+}
+
 // _C.function_apply(cls, *args, **kwargs), installed as the classmethod
 // Function.apply.
 PyObject* function_apply(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   static PyObject* forward_name = interned("forward");
-  static PyObject* node_type_name = interned("_node_type");
   if (nargs < 1) {
     PyErr_SetString(PyExc_TypeError, "function_apply(cls, *args, **kwargs)");
     return nullptr;
@@ -194,109 +265,19 @@ PyObject* function_apply(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyO
   Py_ssize_t n = nargs - 1;
   Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
 
-  bool record = false;
-  if (grad_mode) {
-    for (Py_ssize_t i = 0; i < n && !record; ++i) {
-      record = is_tensor(fargs[i]) && reinterpret_cast<TensorObject*>(fargs[i])->requires_grad;
-    }
-  }
+  Call call;
+  if (!call.prepare(fargs, n)) return nullptr;
   PyObject* forward = PyObject_GetAttr(cls, forward_name);
   if (forward == nullptr) return nullptr;
-  ContextObject* ctx = new_context(record);
-  if (ctx == nullptr) {
-    Py_DECREF(forward);
-    return nullptr;
-  }
-  PyObject* ctx_obj = reinterpret_cast<PyObject*>(ctx);
-
-  std::vector<Edge> edges;
-  std::vector<ArgMeta> meta;
-  if (!record) {
-    ctx->needs_input_grad = all_false(n);
-  } else {
-    ctx->needs_input_grad = PyTuple_New(n);
-    edges.resize(static_cast<size_t>(n), Edge{nullptr, 0});
-    meta.resize(static_cast<size_t>(n));
-    for (Py_ssize_t i = 0; ctx->needs_input_grad != nullptr && i < n; ++i) {
-      auto* t = reinterpret_cast<TensorObject*>(fargs[i]);
-      bool needs = is_tensor(fargs[i]) && t->requires_grad;
-      PyObject* flag = needs ? Py_True : Py_False;
-      Py_INCREF(flag);
-      PyTuple_SET_ITEM(ctx->needs_input_grad, i, flag);
-      if (!needs) continue;
-      const Tensor* data = cpp_tensor(t->data);
-      if (data == nullptr || !gradient_edge(t, &edges[i])) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a Tensor without _C data");
-        release_edges(edges);
-        Py_DECREF(forward);
-        Py_DECREF(ctx_obj);
-        return nullptr;
-      }
-      meta[i].present = true;
-      meta[i].dtype = data->dtype();
-      meta[i].shape = data->shape();
-    }
-  }
-  if (ctx->needs_input_grad == nullptr) {
-    release_edges(edges);
-    Py_DECREF(forward);
-    Py_DECREF(ctx_obj);
-    return nullptr;
-  }
-
   // forward(ctx, *args, **kwargs): the keyword values follow the positional
   // arguments in `args`.
   std::vector<PyObject*> stack(static_cast<size_t>(1 + n + nkw));
-  stack[0] = ctx_obj;
+  stack[0] = reinterpret_cast<PyObject*>(call.ctx);
   for (Py_ssize_t i = 0; i < n + nkw; ++i) stack[static_cast<size_t>(1 + i)] = fargs[i];
   PyObject* raw = PyObject_Vectorcall(forward, stack.data(), static_cast<size_t>(1 + n), kwnames);
   Py_DECREF(forward);
-  if (raw == nullptr) {
-    release_edges(edges);
-    Py_DECREF(ctx_obj);
-    return nullptr;
-  }
-  if (!record) {
-    Py_DECREF(ctx_obj);
-    PyObject* out = wrap_unrecorded(raw);
-    Py_DECREF(raw);
-    return out;
-  }
-
-  PyObject* node_type = PyObject_GetAttr(cls, node_type_name);
-  if (node_type == nullptr || !PyType_Check(node_type) ||
-      !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(node_type), &NodeType)) {
-    if (node_type != nullptr) {
-      PyErr_Format(PyExc_TypeError, "%s._node_type must be a Node subclass",
-                   reinterpret_cast<PyTypeObject*>(cls)->tp_name);
-    }
-    Py_XDECREF(node_type);
-    release_edges(edges);
-    Py_DECREF(ctx_obj);
-    Py_DECREF(raw);
-    return nullptr;
-  }
-  NodeObject* node = new_node(reinterpret_cast<PyTypeObject*>(node_type));
-  Py_DECREF(node_type);
-  if (node == nullptr) {
-    release_edges(edges);
-    Py_DECREF(ctx_obj);
-    Py_DECREF(raw);
-    return nullptr;
-  }
-  node->ctx = ctx_obj;  // the node owns the ctx reference from here
-  node->state->edges = std::move(edges);
-  node->state->arg_meta = std::move(meta);
-  if (ctx->saved != nullptr) {
-    ctx->node = PyWeakref_NewRef(reinterpret_cast<PyObject*>(node), nullptr);
-    if (ctx->node == nullptr) {
-      Py_DECREF(node);
-      Py_DECREF(raw);
-      return nullptr;
-    }
-  }
-  PyObject* out = wrap_recorded(cls, raw, node, ctx);
-  Py_DECREF(node);  // the outputs hold it
+  if (raw == nullptr) return nullptr;
+  PyObject* out = call.finish(cls, raw);
   Py_DECREF(raw);
   return out;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/elementwise.h"
 
 namespace ember {
 namespace autograd {
@@ -116,6 +117,8 @@ const Tensor* cpp_tensor(PyObject* o);
 // A new _C.Tensor object owning `t`.
 PyObject* wrap_cpp_tensor(Tensor t);
 
+// A new ember.Tensor outside the graph owning `t`.
+PyObject* make_tensor_from(Tensor t);
 // A new ember.Tensor around `data` (a _C.Tensor).
 PyObject* make_tensor(PyObject* data, bool requires_grad, PyObject* grad_fn, long long output_nr);
 // The edge that receives t's gradient: (grad_fn, output_nr), or the leaf's
@@ -124,11 +127,34 @@ bool gradient_edge(TensorObject* t, Edge* edge);
 
 bool init_types();  // PyType_Ready for the three types
 NodeObject* new_node(PyTypeObject* type);
+ContextObject* new_context(bool recorded);
+
+// One call of a Function: prepare() makes the ctx and, when grad mode is on
+// and an argument requires grad, the edges and argument metadata; finish()
+// wraps forward's result (one _C.Tensor or a tuple) as Tensors and, when
+// recording, attaches them to a new node of cls._node_type. Both return
+// false / NULL with a Python error set.
+struct Call {
+  ContextObject* ctx = nullptr;
+  bool record = false;
+  std::vector<Edge> edges;
+  std::vector<ArgMeta> meta;
+
+  bool prepare(PyObject* const* args, Py_ssize_t n);
+  PyObject* finish(PyObject* cls, PyObject* raw);
+  ~Call();
+};
 void free_saved(ContextObject* ctx);
+// ctx.save_for_backward: inputs (ember.Tensor) or outputs (_C.Tensor), with
+// their versions, so that an in-place change before backward is reported
+// instead of giving a wrong gradient. NULL entries stand for None.
+bool save_for_backward(ContextObject* ctx, PyObject* const* tensors, Py_ssize_t n);
 
 // Python-level entry points (METH_FASTCALL | METH_KEYWORDS where noted).
 PyObject* function_apply(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames);
 PyObject* run_backward(PyObject* self, PyObject* const* args, Py_ssize_t nargs);
+// A Tensor method for `a (op) b` (reflected: `b (op) a`), see operators.cpp.
+PyObject* binary_operator(BinaryOp op, PyObject* function, PyObject* fallback, bool reflected);
 
 // Sets the Python error for the C++ exception being handled.
 void set_error_from_exception();

@@ -250,40 +250,9 @@ PyObject* context_new(PyTypeObject* type, PyObject*, PyObject*) {
   return reinterpret_cast<PyObject*>(c);
 }
 
-// ctx.save_for_backward(*tensors): inputs (ember.Tensor) or outputs
-// (_C.Tensor) for backward, with their versions, so that an in-place change
-// before backward is reported instead of giving a wrong gradient.
+// ctx.save_for_backward(*tensors).
 PyObject* context_save_for_backward(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  auto* c = reinterpret_cast<ContextObject*>(self);
-  if (!c->recorded) Py_RETURN_NONE;  // no backward can follow: nothing to keep
-  auto saved = std::make_unique<std::vector<SavedTensor>>();
-  saved->reserve(static_cast<size_t>(nargs));
-  for (Py_ssize_t i = 0; i < nargs; ++i) {
-    PyObject* o = args[i];
-    SavedTensor s{nullptr, 0, false};
-    if (o != Py_None) {
-      const Tensor* data = nullptr;
-      if (is_tensor(o)) {
-        data = cpp_tensor(reinterpret_cast<TensorObject*>(o)->data);
-      } else {
-        data = cpp_tensor(o);
-        s.is_output = true;
-      }
-      if (data == nullptr) {
-        PyErr_Format(PyExc_TypeError,
-                     "save_for_backward: expected Tensors (or the _C tensors forward returns) or "
-                     "None, got %s", Py_TYPE(o)->tp_name);
-        for (SavedTensor& done : *saved) Py_XDECREF(done.object);
-        return nullptr;
-      }
-      Py_INCREF(o);
-      s.object = o;
-      s.version = data->version();
-    }
-    saved->push_back(s);
-  }
-  free_saved(c);
-  c->saved = saved.release();
+  if (!save_for_backward(reinterpret_cast<ContextObject*>(self), args, nargs)) return nullptr;
   Py_RETURN_NONE;
 }
 
@@ -408,6 +377,39 @@ void free_saved(ContextObject* ctx) {
   ctx->saved = nullptr;  // before the decrefs, which may run arbitrary code
   for (SavedTensor& s : *saved) Py_XDECREF(s.object);
   delete saved;
+}
+
+bool save_for_backward(ContextObject* c, PyObject* const* args, Py_ssize_t nargs) {
+  if (!c->recorded) return true;  // no backward can follow: nothing to keep
+  auto saved = std::make_unique<std::vector<SavedTensor>>();
+  saved->reserve(static_cast<size_t>(nargs));
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    PyObject* o = args[i];
+    SavedTensor s{nullptr, 0, false};
+    if (o != nullptr && o != Py_None) {
+      const Tensor* data = nullptr;
+      if (is_tensor(o)) {
+        data = cpp_tensor(reinterpret_cast<TensorObject*>(o)->data);
+      } else {
+        data = cpp_tensor(o);
+        s.is_output = true;
+      }
+      if (data == nullptr) {
+        PyErr_Format(PyExc_TypeError,
+                     "save_for_backward: expected Tensors (or the _C tensors forward returns) or "
+                     "None, got %s", Py_TYPE(o)->tp_name);
+        for (SavedTensor& done : *saved) Py_XDECREF(done.object);
+        return false;
+      }
+      Py_INCREF(o);
+      s.object = o;
+      s.version = data->version();
+    }
+    saved->push_back(s);
+  }
+  free_saved(c);
+  c->saved = saved.release();
+  return true;
 }
 
 NodeObject* new_node(PyTypeObject* type) {

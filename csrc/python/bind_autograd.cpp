@@ -45,6 +45,17 @@ void bind_autograd(py::module_& m) {
     m.add_object(def.ml_name, py::reinterpret_steal<py::object>(f));
   }
   m.def(
+      "binary_operator",
+      [](BinaryOp op, py::object function, py::function fallback, bool reflected) {
+        PyObject* method = autograd::binary_operator(op, function.ptr(), fallback.ptr(), reflected);
+        if (method == nullptr) throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(method);
+      },
+      py::arg("op"), py::arg("function"), py::arg("fallback"), py::arg("reflected"),
+      "A Tensor method computing `self (op) other` (reflected: `other (op) self`) in C, "
+      "recording function's node; operands other than Tensors and Python numbers go to "
+      "fallback(self, other)");
+  m.def(
       "register_autograd_classes",
       [](py::type tensor, py::type accumulate_grad, py::function fit_to_input) {
         auto& r = autograd::registry;

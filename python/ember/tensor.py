@@ -377,29 +377,7 @@ class Tensor(_C.TensorBase):
         return self.to(_C.DType.bool)
 
     # ------------------------------------------------------------ operators
-    def __add__(self, other):
-        return _ew.add(self, other)
-
-    def __radd__(self, other):
-        return _ew.add(self, other)
-
-    def __sub__(self, other):
-        return _ew.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ew.rsub(self, other)
-
-    def __mul__(self, other):
-        return _ew.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ew.mul(self, other)
-
-    def __truediv__(self, other):
-        return _ew.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ew.rdiv(self, other)
+    # + - * / and their reflections are set below the class (in C).
 
     def __floordiv__(self, other):
         return _ew.floor_divide(self, other)
@@ -424,9 +402,6 @@ class Tensor(_C.TensorBase):
 
     def __rmatmul__(self, other):
         return _linalg.matmul(other, self)
-
-    def __neg__(self):
-        return _ew.neg(self)
 
     def __pos__(self):
         return self
@@ -521,13 +496,23 @@ from .ops import norm as _norm
 from .ops import reduce as _reduce
 from .ops import shape as _shape
 
-# The hottest operators go straight to the op functions, one Python frame less
-# per call than the forwarding methods in the class body.
-Tensor.__add__ = Tensor.__radd__ = _ew.add
-Tensor.__sub__ = _ew.sub
-Tensor.__mul__ = Tensor.__rmul__ = _ew.mul
-Tensor.__truediv__ = _ew.div
+# The arithmetic operators run in C: a Tensor with a Tensor or a Python
+# number records the same node as the op function would, without its Python
+# frames; any other operand goes to the op function (the last argument).
+_BinaryOp = _C.BinaryOp
+for _name, _op, _function, _fallback, _reflected in [
+    ("__add__", _BinaryOp.add, _ew.Add, _ew.add, False),
+    ("__radd__", _BinaryOp.add, _ew.Add, _ew.add, True),
+    ("__sub__", _BinaryOp.sub, _ew.Sub, _ew.sub, False),
+    ("__rsub__", _BinaryOp.sub, _ew.Sub, _ew.rsub, True),
+    ("__mul__", _BinaryOp.mul, _ew.Mul, _ew.mul, False),
+    ("__rmul__", _BinaryOp.mul, _ew.Mul, _ew.mul, True),
+    ("__truediv__", _BinaryOp.div, _ew.Div, _ew.div, False),
+    ("__rtruediv__", _BinaryOp.div, _ew.Div, _ew.rdiv, True),
+]:
+    setattr(Tensor, _name, _C.binary_operator(_op, _function, _fallback, _reflected))
 Tensor.__matmul__ = _linalg.matmul
+Tensor.__neg__ = _ew.neg
 
 _install(_copy, ["contiguous", "clone", "copy_", "zero_", "fill_"])
 # elementwise
