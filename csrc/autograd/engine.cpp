@@ -264,7 +264,7 @@ class Backward {
       const OutputMeta& o = s->outputs[nr];
       PyObject* data = nullptr;
       try {
-        data = wrap_cpp_tensor(Tensor::zeros(o.shape, o.dtype, o.device));
+        data = wrap_cpp_tensor(Tensor::zeros(s->shape(o.shape), o.dtype, o.device));
       } catch (...) {
         set_error_from_exception();
       }
@@ -295,6 +295,7 @@ class Backward {
   // Passes one input gradient (borrowed) along its edge, fitted to the
   // argument's shape and dtype.
   bool send(PyObject* node, const Edge& edge, const ArgMeta& meta, PyObject* grad) {
+    const NodeState& state = *as_node(node)->state;
     if (!is_tensor(grad)) {
       PyErr_Format(PyExc_TypeError, "%s returned a %s as a gradient", node_name(node),
                    Py_TYPE(grad)->tp_name);
@@ -305,12 +306,12 @@ class Backward {
       PyErr_Format(PyExc_TypeError, "%s returned a Tensor without data", node_name(node));
       return false;
     }
-    if (!meta.present || (data->dtype() == meta.dtype && data->shape() == meta.shape)) {
+    if (!meta.present || (data->dtype() == meta.dtype && state.same_dims(meta.shape, data->shape()))) {
       return accumulate(edge, grad);
     }
     PyObject* fitted = nullptr;
     try {
-      py::object shape = python::int_tuple(meta.shape);
+      py::object shape = python::int_tuple(state.shape(meta.shape));
       py::object dtype = python::dtype_object(meta.dtype);
       fitted = PyObject_CallFunctionObjArgs(registry.fit_to_input, grad, shape.ptr(), dtype.ptr(),
                                             nullptr);

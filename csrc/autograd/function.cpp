@@ -92,7 +92,7 @@ PyObject* wrap_recorded(PyObject* cls, PyObject* raw, NodeObject* node, ContextO
                    reinterpret_cast<PyTypeObject*>(cls)->tp_name, Py_TYPE(o)->tp_name);
       return nullptr;
     }
-    outputs.push_back(OutputMeta{o, t->dtype(), t->device(), t->shape()});
+    outputs.push_back(OutputMeta{o, t->dtype(), t->device(), node->state->add_dims(t->shape())});
   }
   PyObject* result = single ? nullptr : PyTuple_New(n);
   if (!single && result == nullptr) return nullptr;
@@ -181,7 +181,7 @@ bool gradient_edge(TensorObject* t, Edge* edge) {
 }
 
 Call::~Call() {
-  for (Edge& e : edges) Py_XDECREF(e.node);
+  for (Edge& e : state.edges) Py_XDECREF(e.node);
   Py_XDECREF(reinterpret_cast<PyObject*>(ctx));
 }
 
@@ -200,8 +200,8 @@ bool Call::prepare(PyObject* const* args, Py_ssize_t n) {
   }
   ctx->needs_input_grad = PyTuple_New(n);
   if (ctx->needs_input_grad == nullptr) return false;
-  edges.resize(static_cast<size_t>(n), Edge{nullptr, 0});
-  meta.resize(static_cast<size_t>(n));
+  state.edges.assign(static_cast<size_t>(n), Edge{nullptr, 0});
+  state.arg_meta.assign(static_cast<size_t>(n), ArgMeta{false, DType::float32, DimsRef{}});
   for (Py_ssize_t i = 0; i < n; ++i) {
     auto* t = reinterpret_cast<TensorObject*>(args[i]);
     bool needs = is_tensor(args[i]) && t->requires_grad;
@@ -214,10 +214,8 @@ bool Call::prepare(PyObject* const* args, Py_ssize_t n) {
       PyErr_SetString(PyExc_TypeError, "a Tensor without _C data requires grad");
       return false;
     }
-    if (!gradient_edge(t, &edges[i])) return false;
-    meta[i].present = true;
-    meta[i].dtype = data->dtype();
-    meta[i].shape = data->shape();
+    if (!gradient_edge(t, &state.edges[i])) return false;
+    state.arg_meta[i] = ArgMeta{true, data->dtype(), state.add_dims(data->shape())};
   }
   return true;
 }
@@ -240,9 +238,8 @@ PyObject* Call::finish(PyObject* cls, PyObject* raw) {
   ContextObject* c = ctx;
   node->ctx = reinterpret_cast<PyObject*>(c);  // the node owns the ctx from here
   ctx = nullptr;
-  node->state->edges = std::move(edges);
-  node->state->arg_meta = std::move(meta);
-  edges.clear();
+  *node->state = std::move(state);
+  state.edges.clear();
   PyObject* out = nullptr;
   if (c->saved != nullptr) {
     c->node = PyWeakref_NewRef(reinterpret_cast<PyObject*>(node), nullptr);

@@ -10,6 +10,7 @@
 
 #include <Python.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/tensor.h"
@@ -41,26 +42,48 @@ struct Edge {
   long long nr;
 };
 
+// A shape stored in NodeState::dims: dims[offset, offset + ndim).
+struct DimsRef {
+  int32_t offset = 0;
+  int32_t ndim = 0;
+};
+
 // The shape and dtype of an argument that requires grad: kept instead of the
 // tensor (which would keep its memory alive) so that the engine can reduce a
 // broadcast gradient back to the argument.
 struct ArgMeta {
-  bool present = false;
-  DType dtype = DType::float32;
-  Shape shape;
+  bool present;
+  DType dtype;
+  DimsRef shape;
 };
 
 struct OutputMeta {
   PyObject* id;  // the _C.Tensor forward returned; compared, never dereferenced
   DType dtype;
   Device device;
-  Shape shape;
+  DimsRef shape;
 };
 
+// What a node records, in arrays that live inside the node for the usual
+// few arguments and dims (no allocation per op).
 struct NodeState {
-  std::vector<Edge> edges;  // one per forward argument; node NULL: no gradient
-  std::vector<ArgMeta> arg_meta;
-  std::vector<OutputMeta> outputs;
+  SmallVector<Edge, 3> edges;  // one per forward argument; node NULL: no gradient
+  SmallVector<ArgMeta, 3> arg_meta;
+  SmallVector<OutputMeta, 1> outputs;
+  SmallVector<int64_t, 12> dims;
+
+  DimsRef add_dims(const Shape& shape) {
+    DimsRef ref{static_cast<int32_t>(dims.size()), static_cast<int32_t>(shape.size())};
+    dims.insert(dims.end(), shape.begin(), shape.end());
+    return ref;
+  }
+  bool same_dims(DimsRef ref, const Shape& shape) const {
+    return static_cast<size_t>(ref.ndim) == shape.size() &&
+           std::equal(shape.begin(), shape.end(), dims.begin() + ref.offset);
+  }
+  Shape shape(DimsRef ref) const {
+    return Shape(dims.begin() + ref.offset, dims.begin() + ref.offset + ref.ndim);
+  }
 };
 
 // A recorded call. Python subclasses (one per Function, AccumulateGrad) add
@@ -71,7 +94,8 @@ struct NodeObject {
   PyObject* pre_hooks;  // dict: output_nr -> list of hooks
   PyObject* variable;   // AccumulateGrad: the leaf tensor
   PyObject* weakreflist;
-  NodeState* state;
+  NodeState* state;  // points at storage, constructed by new_node
+  alignas(NodeState) unsigned char storage[sizeof(NodeState)];
 };
 
 struct SavedTensor {
@@ -137,8 +161,7 @@ ContextObject* new_context(bool recorded);
 struct Call {
   ContextObject* ctx = nullptr;
   bool record = false;
-  std::vector<Edge> edges;
-  std::vector<ArgMeta> meta;
+  NodeState state;  // edges and argument metadata, moved into the node
 
   bool prepare(PyObject* const* args, Py_ssize_t n);
   PyObject* finish(PyObject* cls, PyObject* raw);

@@ -168,7 +168,7 @@ void node_dealloc(PyObject* self) {
   auto* n = reinterpret_cast<NodeObject*>(self);
   if (n->weakreflist != nullptr) PyObject_ClearWeakRefs(self);
   node_clear(self);
-  delete n->state;
+  if (n->state != nullptr) n->state->~NodeState();
   n->state = nullptr;
   Py_TYPE(self)->tp_free(self);
 }
@@ -415,7 +415,7 @@ bool save_for_backward(ContextObject* c, PyObject* const* args, Py_ssize_t nargs
 NodeObject* new_node(PyTypeObject* type) {
   auto* n = reinterpret_cast<NodeObject*>(type->tp_alloc(type, 0));
   if (n == nullptr) return nullptr;
-  n->state = new NodeState();
+  n->state = new (n->storage) NodeState();
   return n;
 }
 

@@ -171,6 +171,10 @@ template <typename T>
 bool exact_unary(UnaryOp op, const Tensor& out, const Tensor& x) {
   switch (op) {
     case UnaryOp::logical_not: map<T>(out, x, [](T v) { return T(!v); }, kParallelGrain); return true;
+    case UnaryOp::neg:
+      if constexpr (std::is_same_v<T, bool>) break;
+      else map<T>(out, x, [](T v) { return wrapping_negate(v); }, kParallelGrain);
+      return true;
     case UnaryOp::abs:
       if constexpr (std::is_same_v<T, bool>) break;
       else map<T>(out, x, [](T v) { return v < 0 ? wrapping_negate(v) : v; }, kParallelGrain);

@@ -74,6 +74,10 @@ struct BitwiseNotOp {
   __device__ __forceinline__ T operator()(T v, T) const { return T(~v); }
   __device__ __forceinline__ bool operator()(bool v, bool) const { return !v; }
 };
+struct NegOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T v, T) const { return wrapping_negate(v); }
+};
 struct AbsOp {
   template <typename T>
   __device__ __forceinline__ T operator()(T v, T) const { return v < 0 ? wrapping_negate(v) : v; }
@@ -255,6 +259,7 @@ void exact_unary_op(UnaryOp op, DType dtype, T* out, const T* x, const BinaryGeo
   } else if constexpr (std::is_integral_v<T>) {
     switch (op) {
       case UnaryOp::bitwise_not: return run_unary(out, x, g, BitwiseNotOp{});
+      case UnaryOp::neg: return run_unary(out, x, g, NegOp{});
       case UnaryOp::abs: return run_unary(out, x, g, AbsOp{});
       case UnaryOp::sign: return run_unary(out, x, g, SignOp{});
       case UnaryOp::square: return run_unary(out, x, g, SquareOp{});
@@ -464,6 +469,7 @@ bool has_exact_unary_kernel(UnaryOp op, DType dtype) {
   switch (op) {
     case UnaryOp::logical_not: return true;
     case UnaryOp::bitwise_not: return !is_floating(dtype);
+    case UnaryOp::neg:
     case UnaryOp::abs:
     case UnaryOp::sign:
     case UnaryOp::square:

@@ -82,6 +82,7 @@ struct GeluConst {
     }                                                                     \
   };
 
+EMBER_UNARY_FUNCTOR(NegOp, -v)
 EMBER_UNARY_FUNCTOR(AbsOp, v < T(0) ? -v : v)
 EMBER_UNARY_FUNCTOR(SignOp, T((T(0) < v) - (v < T(0))))
 EMBER_UNARY_FUNCTOR(ExpOp, m_exp(v))
@@ -235,6 +236,7 @@ template <typename T>
 void forward_op(UnaryOp op, T* out, const T* x, const BinaryGeometry& g, double alpha,
                 double beta) {
   switch (op) {
+    case UnaryOp::neg: return run_forward(out, x, g, NegOp{alpha, beta});
     case UnaryOp::abs: return run_forward(out, x, g, AbsOp{alpha, beta});
     case UnaryOp::sign: return run_forward(out, x, g, SignOp{alpha, beta});
     case UnaryOp::exp: return run_forward(out, x, g, ExpOp{alpha, beta});

@@ -22,7 +22,7 @@ const char* compare_op_name(CompareOp op);
 enum class UnaryOp {
   abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, reciprocal, square,
   floor, ceil, round, trunc, relu, silu, gelu, gelu_tanh, leaky_relu, elu, softplus,
-  logical_not, bitwise_not
+  logical_not, bitwise_not, neg
 };
 const char* unary_op_name(UnaryOp op);
 

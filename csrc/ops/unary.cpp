@@ -37,6 +37,7 @@ const char* unary_op_name(UnaryOp op) {
     case UnaryOp::softplus: return "softplus";
     case UnaryOp::logical_not: return "logical_not";
     case UnaryOp::bitwise_not: return "bitwise_not";
+    case UnaryOp::neg: return "neg";
   }
   return "unary";
 }
@@ -50,6 +51,7 @@ DType unary_result_type(UnaryOp op, DType x) {
       EMBER_CHECK_KIND(type, !is_floating(x), name, ": only integer and bool tensors are "
                        "supported, got ", dtype_name(x));
       return x;
+    case UnaryOp::neg:
     case UnaryOp::abs:
     case UnaryOp::sign:
     case UnaryOp::square:

@@ -41,6 +41,7 @@ void bind_elementwise(py::module_& m) {
       .value("sigmoid", UnaryOp::sigmoid)
       .value("reciprocal", UnaryOp::reciprocal)
       .value("square", UnaryOp::square)
+      .value("neg", UnaryOp::neg)
       .value("floor", UnaryOp::floor)
       .value("ceil", UnaryOp::ceil)
       .value("round", UnaryOp::round)

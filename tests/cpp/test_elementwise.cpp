@@ -207,6 +207,7 @@ double sigmoid_ref(double x) { return 1 / (1 + std::exp(-x)); }
 
 double unary_reference(UnaryOp op, double x, double alpha, double beta) {
   switch (op) {
+    case UnaryOp::neg: return -x;
     case UnaryOp::abs: return std::fabs(x);
     case UnaryOp::sign: return x > 0 ? 1 : (x < 0 ? -1 : 0);
     case UnaryOp::exp: return std::exp(x);
@@ -248,7 +249,7 @@ double derivative_reference(UnaryOp op, double x, double alpha, double beta) {
 }
 
 const UnaryOp kFloatUnaryOps[] = {
-    UnaryOp::abs, UnaryOp::sign, UnaryOp::exp, UnaryOp::log, UnaryOp::log1p, UnaryOp::expm1,
+    UnaryOp::neg, UnaryOp::abs, UnaryOp::sign, UnaryOp::exp, UnaryOp::log, UnaryOp::log1p, UnaryOp::expm1,
     UnaryOp::sqrt, UnaryOp::rsqrt, UnaryOp::sin, UnaryOp::cos, UnaryOp::tanh, UnaryOp::sigmoid,
     UnaryOp::reciprocal, UnaryOp::square, UnaryOp::floor, UnaryOp::ceil, UnaryOp::round,
     UnaryOp::trunc, UnaryOp::relu, UnaryOp::silu, UnaryOp::gelu, UnaryOp::gelu_tanh,
@@ -285,6 +286,8 @@ TEST(Unary, IntegerInputsAndInPlace) {
   Tensor i = from_values<int64_t>({-3, 0, 4});
   EXPECT_EQ(unary(UnaryOp::exp, i).dtype(), DType::float32);
   testing::expect_close(unary(UnaryOp::abs, i), {3, 0, 4}, 0, 0);
+  testing::expect_close(unary(UnaryOp::neg, i), {3, 0, -4}, 0, 0);
+  EXPECT_THROW(unary(UnaryOp::neg, from_values<bool>({true})), Error);
   testing::expect_close(unary(UnaryOp::relu, i), {0, 0, 4}, 0, 0);
   testing::expect_close(unary(UnaryOp::floor, i), {-3, 0, 4}, 0, 0);
   testing::expect_close(unary(UnaryOp::bitwise_not, i), {2, -1, -5}, 0, 0);

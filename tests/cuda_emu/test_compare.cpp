@@ -145,10 +145,10 @@ TEST(CudaEmuCompare, ClampEveryBoundCombination) {
   check_clamp(operand({129}, DType::float64), Scalar(-INFINITY), Scalar(0.5));
 }
 
-const UnaryOp kExactUnary[] = {UnaryOp::logical_not, UnaryOp::bitwise_not, UnaryOp::abs,
-                               UnaryOp::sign,        UnaryOp::square,      UnaryOp::relu,
-                               UnaryOp::floor,       UnaryOp::ceil,        UnaryOp::round,
-                               UnaryOp::trunc};
+const UnaryOp kExactUnary[] = {UnaryOp::logical_not, UnaryOp::bitwise_not, UnaryOp::neg,
+                               UnaryOp::abs,         UnaryOp::sign,        UnaryOp::square,
+                               UnaryOp::relu,        UnaryOp::floor,       UnaryOp::ceil,
+                               UnaryOp::round,       UnaryOp::trunc};
 
 void check_unary(UnaryOp op, const Tensor& x, bool in_place = false) {
   DType out_dtype = op == UnaryOp::logical_not ? DType::bool_ : x.dtype();

@@ -33,6 +33,7 @@ struct Case {
 };
 
 const Case kForward[] = {
+    {UnaryOp::neg, -3, 3, 0},
     {UnaryOp::abs, -3, 3, 0},
     {UnaryOp::sign, -3, 3, 0},
     {UnaryOp::exp, -10, 10, 4},

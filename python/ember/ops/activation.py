@@ -70,8 +70,9 @@ class ActivationGrad(Function):
 class Activation(Function):
     @staticmethod
     def forward(ctx, x, op, alpha, beta):
-        ctx.save_for_backward(x)
-        ctx.params = (op, alpha, beta)
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.save_for_backward(x)
+            ctx.params = (op, alpha, beta)
         return _C.unary(op, x._data, alpha, beta)
 
     @staticmethod
@@ -92,9 +93,9 @@ def _real(value, name: str, what: str) -> float:
 
 def _activate(x: Tensor, op, name: str, alpha: float = 0.0, beta: float = 0.0,
               inplace: bool = False) -> Tensor:
-    _check_tensor(x, name)
-    if not inplace:
+    if not inplace and isinstance(x, Tensor):
         return Activation.apply(x, op, alpha, beta)
+    _check_tensor(x, name)
     x._check_inplace(name + "_")
     if _needs_graph(x):
         return x._inplace_from(Activation.apply(x, op, alpha, beta), name + "_")

@@ -252,7 +252,7 @@ def rdiv(input: Tensor, other) -> Tensor:
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
-        return _C.binary(_MUL, x._data, _C.scalar_tensor(-1, x._data))
+        return _C.unary(_U.neg, x._data)
 
     @staticmethod
     def backward(ctx, grad):

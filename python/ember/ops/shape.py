@@ -21,7 +21,8 @@ def _as_view(out: Tensor, base: Tensor) -> Tensor:
 class _Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape, must_view):
-        ctx.shape = x._data.shape
+        if ctx.needs_input_grad[0]:
+            ctx.shape = x._data.shape
         return x._data.view(shape) if must_view else x._data.reshape(shape)
 
     @staticmethod
