@@ -28,6 +28,7 @@ def np_floor_divide(a, b):
 
 UNARY = {
     "abs": (em.abs, np.abs, {}),
+    "neg": (em.neg, np.negative, {}),
     "exp": (em.exp, np.exp, {}),
     "log": (em.log, np.log, {"low": 0.2, "high": 3.0}),
     "log1p": (em.log1p, np.log1p, {"low": -0.5, "high": 3.0}),
@@ -304,8 +305,13 @@ def test_integer_dtypes_of_unary_ops(device):
     i = em.tensor([-3, 0, 4], device=device)
     assert em.exp(i).dtype == em.float32
     assert em.sqrt(i).dtype == em.float32
-    for fn in (em.abs, em.sign, em.square, em.floor, em.ceil, em.round, em.trunc, em.relu):
+    for fn in (em.neg, em.abs, em.sign, em.square, em.floor, em.ceil, em.round, em.trunc, em.relu):
         assert fn(i).dtype == em.int64
+    same(-i, [3, 0, -4], 0, 0)
+    same(-em.tensor([2**63 - 1], device=device), [-(2**63 - 1)], 0, 0)
+    assert np.signbit((-em.tensor([0.0], device=device)).cpu().numpy()).all()
+    with pytest.raises(TypeError, match="neg: unsupported dtype bool"):
+        -em.tensor([True], device=device)
     same(em.abs(i), [3, 0, 4], 0, 0)
     same(em.sign(i), [-1, 0, 1], 0, 0)
     same(em.relu(i), [0, 0, 4], 0, 0)

@@ -261,6 +261,7 @@ class Neg(Function):
 
 def neg(x: Tensor) -> Tensor:
     """-x."""
+    _check_tensor(x, "neg")
     return Neg.apply(x)
 
 
