@@ -23,22 +23,36 @@ PyObject* interned(const char* s) {
   return o;
 }
 
-// (False,) * n, made once per arity: the needs_input_grad of unrecorded calls.
-PyObject* all_false(Py_ssize_t n) {
-  static PyObject* cache[16] = {};
-  if (n < 16 && cache[n] != nullptr) {
-    Py_INCREF(cache[n]);
-    return cache[n];
+bool needs_grad(PyObject* arg) {
+  return is_tensor(arg) && reinterpret_cast<TensorObject*>(arg)->requires_grad;
+}
+
+// ctx.needs_input_grad: whether each argument requires grad (all False when
+// the call is not recorded). The tuples of up to four arguments are made once
+// and shared.
+PyObject* needs_input_grad(PyObject* const* args, Py_ssize_t n, bool record) {
+  constexpr Py_ssize_t kCached = 4;
+  static PyObject* cache[kCached + 1][1u << kCached] = {};
+  PyObject** slot = nullptr;
+  if (n <= kCached) {
+    unsigned mask = 0;
+    for (Py_ssize_t i = 0; record && i < n; ++i) mask |= unsigned(needs_grad(args[i])) << i;
+    slot = &cache[n][mask];
+    if (*slot != nullptr) {
+      Py_INCREF(*slot);
+      return *slot;
+    }
   }
   PyObject* t = PyTuple_New(n);
   if (t == nullptr) return nullptr;
   for (Py_ssize_t i = 0; i < n; ++i) {
-    Py_INCREF(Py_False);
-    PyTuple_SET_ITEM(t, i, Py_False);
+    PyObject* flag = record && needs_grad(args[i]) ? Py_True : Py_False;
+    Py_INCREF(flag);
+    PyTuple_SET_ITEM(t, i, flag);
   }
-  if (n < 16) {
+  if (slot != nullptr) {
     Py_INCREF(t);
-    cache[n] = t;
+    *slot = t;
   }
   return t;
 }
@@ -47,7 +61,12 @@ PyObject* all_false(Py_ssize_t n) {
 
 ContextObject* new_context(bool recorded) {
   auto* c = reinterpret_cast<ContextObject*>(ContextType.tp_alloc(&ContextType, 0));
-  if (c != nullptr) c->recorded = recorded;
+  if (c == nullptr) return nullptr;
+  c->recorded = recorded;
+  // Holding only bools, a ctx can't be part of a reference cycle until it
+  // saves tensors or gets attributes; until then the cycle collector need
+  // not walk it (see track_context).
+  PyObject_GC_UnTrack(c);
   return c;
 }
 
@@ -195,27 +214,18 @@ Call::~Call() {
 bool Call::prepare(PyObject* const* args, Py_ssize_t n) {
   record = false;
   if (grad_mode) {
-    for (Py_ssize_t i = 0; i < n && !record; ++i) {
-      record = is_tensor(args[i]) && reinterpret_cast<TensorObject*>(args[i])->requires_grad;
-    }
+    for (Py_ssize_t i = 0; i < n && !record; ++i) record = needs_grad(args[i]);
   }
   ctx = new_context(record);
   if (ctx == nullptr) return false;
-  if (!record) {
-    ctx->needs_input_grad = all_false(n);
-    return ctx->needs_input_grad != nullptr;
-  }
-  ctx->needs_input_grad = PyTuple_New(n);
+  ctx->needs_input_grad = needs_input_grad(args, n, record);
   if (ctx->needs_input_grad == nullptr) return false;
+  if (!record) return true;
   state.edges.assign(static_cast<size_t>(n), Edge{nullptr, 0});
   state.arg_meta.assign(static_cast<size_t>(n), ArgMeta{false, DType::float32, DimsRef{}});
   for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!needs_grad(args[i])) continue;
     auto* t = reinterpret_cast<TensorObject*>(args[i]);
-    bool needs = is_tensor(args[i]) && t->requires_grad;
-    PyObject* flag = needs ? Py_True : Py_False;
-    Py_INCREF(flag);
-    PyTuple_SET_ITEM(ctx->needs_input_grad, i, flag);
-    if (!needs) continue;
     const Tensor* data = cpp_tensor(t->data);
     if (data == nullptr) {
       PyErr_SetString(PyExc_TypeError, "a Tensor without _C data requires grad");

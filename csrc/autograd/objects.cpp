@@ -339,6 +339,31 @@ PyObject* context_saved_tensors(PyObject* self, void*) {
   return out;
 }
 
+// A ctx starts untracked by the cycle collector (new_context); saved tensors
+// or attributes can close a cycle (an in-place op's node saving the tensor
+// that then points back at the node), so from then on it is tracked.
+void track_context(PyObject* self) {
+  if (!PyObject_GC_IsTracked(self)) PyObject_GC_Track(self);
+}
+
+int context_setattro(PyObject* self, PyObject* name, PyObject* value) {
+  int result = PyObject_GenericSetAttr(self, name, value);
+  track_context(self);
+  return result;
+}
+
+PyObject* context_get_dict(PyObject* self, void* closure) {
+  PyObject* dict = PyObject_GenericGetDict(self, closure);
+  track_context(self);
+  return dict;
+}
+
+int context_set_dict(PyObject* self, PyObject* value, void* closure) {
+  int result = PyObject_GenericSetDict(self, value, closure);
+  track_context(self);
+  return result;
+}
+
 PyMemberDef context_members[] = {
     {"needs_input_grad", T_OBJECT, offsetof(ContextObject, needs_input_grad), 0,
      "one bool per forward argument: whether it needs a gradient"},
@@ -348,7 +373,7 @@ PyMemberDef context_members[] = {
 PyGetSetDef context_getset[] = {
     {"saved_tensors", context_saved_tensors, nullptr,
      "the tensors given to save_for_backward, checked for in-place changes", nullptr},
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
+    {"__dict__", context_get_dict, context_set_dict, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
@@ -409,6 +434,7 @@ bool save_for_backward(ContextObject* c, PyObject* const* args, Py_ssize_t nargs
   }
   free_saved(c);
   c->saved = saved.release();
+  track_context(reinterpret_cast<PyObject*>(c));
   return true;
 }
 
@@ -451,6 +477,7 @@ bool init_types() {
   ContextType.tp_traverse = context_traverse;
   ContextType.tp_clear = context_clear;
   ContextType.tp_dictoffset = offsetof(ContextObject, dict);
+  ContextType.tp_setattro = context_setattro;
   ContextType.tp_members = context_members;
   ContextType.tp_getset = context_getset;
   ContextType.tp_methods = context_methods;

@@ -310,3 +310,30 @@ def test_function_errors_name_the_function():
                 return x._data.clone()
 
         SavesANumber.apply(x)
+
+
+def test_cycles_through_a_ctx_are_collected():
+    """A ctx is left to the cycle collector once it saves tensors or gets
+    attributes: both can close a cycle back to it."""
+    import gc
+    import weakref
+
+    class KeepsItself(em.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.me = ctx
+            return x._data.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = em.ones(2, requires_grad=True)
+    y = KeepsItself.apply(x)
+    node = weakref.ref(y.grad_fn)
+    z = x * 1
+    z.mul_(z)  # the in-place op's node saves z, and z's grad_fn is that node
+    saved = weakref.ref(z)
+    del y, z
+    gc.collect()
+    assert node() is None and saved() is None

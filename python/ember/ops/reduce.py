@@ -106,7 +106,8 @@ def _dim_arg(dim, op: str) -> int:
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         return _C.sum(x._data, dims, keepdim)
 
     @staticmethod
@@ -154,7 +155,8 @@ def sum_to_size(x: Tensor, *size) -> Tensor:
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         return _C.mean(x._data, dims, keepdim)
 
     @staticmethod
@@ -194,7 +196,8 @@ def _has_zero(t: Tensor) -> bool:
 class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         out = _C.prod(x._data, dims, keepdim)
         ctx.save_for_backward(x, out)
         return out
@@ -250,7 +253,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 class MaxMin(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, is_max):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         out = (_C.amax if is_max else _C.amin)(x._data, dims, keepdim)
         ctx.save_for_backward(x, out)
         return out
@@ -400,8 +404,9 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 class VarStd(Function):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim, take_sqrt):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
-        ctx.correction, ctx.take_sqrt = correction, take_sqrt
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+            ctx.correction, ctx.take_sqrt = correction, take_sqrt
         out = (_C.std if take_sqrt else _C.var)(x._data, dims, correction, keepdim)
         ctx.save_for_backward(x, out)
         return out
@@ -488,7 +493,8 @@ def _softmax_over(x: Tensor, dims) -> Tensor:
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:  # only a recorded call keeps anything
+            ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         ctx.save_for_backward(x)
         return _C.logsumexp(x._data, dims, keepdim)
 
