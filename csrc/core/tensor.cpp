@@ -280,6 +280,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& target) const {
+  if (target == shape_) return *this;  // nothing to broadcast: the same view
   EMBER_CHECK(target.size() >= shape_.size(), "expand: cannot expand ", shape_str(shape_), " to ",
               shape_str(target), " (fewer dims)");
   size_t lead = target.size() - shape_.size();
