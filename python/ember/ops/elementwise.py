@@ -261,7 +261,8 @@ class Neg(Function):
 
 def neg(x: Tensor) -> Tensor:
     """-x."""
-    _check_tensor(x, "neg")
+    if not isinstance(x, Tensor):
+        _check_tensor(x, "neg")
     return Neg.apply(x)
 
 
