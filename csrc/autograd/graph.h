@@ -178,6 +178,8 @@ PyObject* function_apply(PyObject* self, PyObject* const* args, Py_ssize_t nargs
 PyObject* run_backward(PyObject* self, PyObject* const* args, Py_ssize_t nargs);
 // A Tensor method for `a (op) b` (reflected: `b (op) a`), see operators.cpp.
 PyObject* binary_operator(BinaryOp op, PyObject* function, PyObject* fallback, bool reflected);
+// Tensor.reshape (must_view false) or Tensor.view (true), see operators.cpp.
+PyObject* view_method(bool must_view, PyObject* function, PyObject* fallback);
 
 // Sets the Python error for the C++ exception being handled.
 void set_error_from_exception();

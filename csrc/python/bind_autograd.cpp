@@ -56,6 +56,16 @@ void bind_autograd(py::module_& m) {
       "recording function's node; operands other than Tensors and Python numbers go to "
       "fallback(self, other)");
   m.def(
+      "view_method",
+      [](bool must_view, py::object function, py::function fallback) {
+        PyObject* method = autograd::view_method(must_view, function.ptr(), fallback.ptr());
+        if (method == nullptr) throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(method);
+      },
+      py::arg("must_view"), py::arg("function"), py::arg("fallback"),
+      "Tensor.view (must_view) or Tensor.reshape in C for int shapes, recording function's "
+      "node; other arguments go to fallback(self, *shape)");
+  m.def(
       "register_autograd_classes",
       [](py::type tensor, py::type accumulate_grad, py::function fit_to_input) {
         auto& r = autograd::registry;

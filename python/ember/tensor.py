@@ -513,6 +513,9 @@ for _name, _op, _function, _fallback, _reflected in [
     setattr(Tensor, _name, _C.binary_operator(_op, _function, _fallback, _reflected))
 Tensor.__matmul__ = _linalg.matmul
 Tensor.__neg__ = _ew.neg
+# reshape and view with int shapes run in C too (the same _Reshape node).
+Tensor.reshape = _C.view_method(False, _shape._Reshape, _shape.reshape)
+Tensor.view = _C.view_method(True, _shape._Reshape, _shape.view)
 
 _install(_copy, ["contiguous", "clone", "copy_", "zero_", "fill_"])
 # elementwise
@@ -535,7 +538,7 @@ _install(_reduce, [
 
 # views
 _install(_shape, [
-    "reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "permute", "transpose",
+    "view_as", "reshape_as", "flatten", "unflatten", "permute", "transpose",
     "swapaxes", "t", "movedim", "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to",
     "narrow", "select",
 ])

@@ -337,3 +337,29 @@ def test_cycles_through_a_ctx_are_collected():
     del y, z
     gc.collect()
     assert node() is None and saved() is None
+
+
+def test_reshape_and_view_methods_match_the_op_functions(device):
+    """Tensor.reshape/view run in C for Python-int shapes and hand every other
+    argument (numpy ints, dtypes, floats) to the op functions."""
+    x = em.tensor(rand(2, 6), dtype=em.float64, requires_grad=True, device=device)
+    for args in [(3, 4), ((3, 4),), ([12],), (-1, 2), (np.int64(4), 3)]:
+        for method, function in [(x.reshape, em.reshape), (x.view, em.ops.shape.view)]:
+            got, want = method(*args), function(x, *args)
+            assert got.shape == want.shape and got._base is x and got.grad_fn.name() == "_ReshapeBackward"
+            np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().cpu().numpy())
+    y = x.reshape(3, 4).view(12)
+    assert y._base is x  # views of views point at the root
+    assert em.autograd.gradcheck(lambda t: (t.reshape(4, 3) * t.view(3, 4).t()).sum(), (x,))
+    with em.no_grad():
+        assert x.reshape(12).grad_fn is None and x.reshape(12)._base is x
+    with pytest.raises(TypeError, match="sizes must be integers, got float"):
+        x.reshape(1.5, 8)
+    with pytest.raises(TypeError, match="view\\(dtype\\)"):
+        x.view(em.float32)
+    with pytest.raises(ValueError, match="reshape"):
+        x.reshape(5)
+    with pytest.raises((ValueError, RuntimeError), match="view"):
+        x.t().view(12)  # the strides cannot express it; reshape copies
+    np.testing.assert_array_equal(x.t().reshape(12).detach().cpu().numpy(),
+                                  x.detach().cpu().numpy().T.reshape(12))

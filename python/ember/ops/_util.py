@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from .. import _C
 
 _DTYPE_ALIASES = {
@@ -54,7 +56,17 @@ def normalize_dims(dim, ndim: int) -> list:
 
 
 def shape_arg(args) -> list:
-    """Accepts f(2, 3) and f((2, 3)) alike."""
+    """Accepts f(2, 3) and f((2, 3)) alike; sizes must be integers (a float
+    raises TypeError rather than being truncated)."""
     if len(args) == 1 and not isinstance(args[0], int):
-        return [int(s) for s in args[0]]
-    return [int(s) for s in args]
+        try:
+            args = list(args[0])  # a sequence of sizes
+        except TypeError:
+            pass  # one size: a numpy integer, a 0-d tensor
+    sizes = []
+    for s in args:
+        try:
+            sizes.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"sizes must be integers, got {type(s).__name__} {s!r}") from None
+    return sizes
