@@ -135,10 +135,15 @@ PyObject* wrap_recorded(PyObject* cls, PyObject* raw, NodeObject* node, ContextO
 bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
-const Tensor* cpp_tensor(PyObject* o) {
-  // The type is looked up once: a caster per call looks it up in a hash map
-  // each time, which was 7% of a recorded op.
+// _C.Tensor's pybind11 type record, looked up once: a caster per call looks
+// it up in a hash map each time, which was 7% of a recorded op.
+static const py::detail::type_info* tensor_type_info() {
   static const py::detail::type_info* info = py::detail::get_type_info(typeid(Tensor));
+  return info;
+}
+
+const Tensor* cpp_tensor(PyObject* o) {
+  const py::detail::type_info* info = tensor_type_info();
   if (info != nullptr && Py_TYPE(o) == info->type) {
     auto* inst = reinterpret_cast<py::detail::instance*>(o);
     return static_cast<const Tensor*>(inst->get_value_and_holder(info, false).value_ptr());
