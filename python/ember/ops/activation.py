@@ -117,6 +117,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         >>> em.relu(em.tensor([-1.0, 2.0]))
         tensor([0., 2.])
     """
+    if not inplace and isinstance(input, Tensor):  # the common call, one frame less
+        return Activation.apply(input, _U.relu, 0.0, 0.0)
     return _activate(input, _U.relu, "relu", inplace=inplace)
 
 

@@ -131,7 +131,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> em.matmul(em.randn(10, 3, 4), em.randn(4, 5)).shape
         ember.Size([10, 3, 5])
     """
-    _check_tensors("matmul", input, other)
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        _check_tensors("matmul", input, other)
     return MatMul.apply(input, other)
 
 
