@@ -143,6 +143,7 @@ static const py::detail::type_info* tensor_type_info() {
 }
 
 const Tensor* cpp_tensor(PyObject* o) {
+  if (o == nullptr) return nullptr;  // a Tensor made by __new__ and never initialised
   const py::detail::type_info* info = tensor_type_info();
   if (info != nullptr && Py_TYPE(o) == info->type) {
     auto* inst = reinterpret_cast<py::detail::instance*>(o);

@@ -5,8 +5,9 @@
 // (operator -> op function -> Function.apply -> forward -> _C) each cost
 // two Python frames and a pybind11 dispatch more than the work. Here a
 // Tensor with a Tensor or a Python int/float goes straight to ember::binary
-// and, when recording, builds the same node, ctx and saved tensors as the
-// op's Python forward (Add, Sub, Mul, Div in ember/ops/elementwise.py;
+// (a reshape or view with int sizes to Tensor::reshape / view) and, when
+// recording, builds the same node, ctx and saved tensors as the op's Python
+// forward (Add, Sub, Mul, Div in ember/ops/elementwise.py;
 // _Reshape in ember/ops/shape.py), so the backward is the Python one. Any
 // other operand goes to the Python op function, which handles it or raises.
 #include <memory>
@@ -87,7 +88,6 @@ PyObject* call_binary(const BinaryOperator& self, PyObject* const* args, Py_ssiz
   }
   bool record = grad_enabled() && ((a_tensor && reinterpret_cast<TensorObject*>(a)->requires_grad) ||
                                    (b_tensor && reinterpret_cast<TensorObject*>(b)->requires_grad));
-  Tensor result;
   Tensor scalar_operand;
   try {
     if (!a_tensor) scalar_operand = scalar_tensor(scalar, *tb);

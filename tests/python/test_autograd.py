@@ -235,6 +235,11 @@ def test_operators_reject_what_the_op_functions_reject():
         None * a
     with pytest.raises(ValueError):
         a + em.ones(3)
+    uninitialised = em.Tensor.__new__(em.Tensor)
+    with pytest.raises(TypeError, match="without _C data"):
+        uninitialised + 1
+    with pytest.raises(TypeError, match="without _C data"):
+        uninitialised.reshape(2)
 
 
 def test_graph_is_freed_without_the_cycle_collector(device):
