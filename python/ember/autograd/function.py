@@ -16,6 +16,9 @@ A differentiable op is a Function subclass:
 
 `Exp.apply(x)` runs forward and, when grad mode is on and an input requires
 grad, records a Node whose edges point at the inputs' producers.
+
+The bookkeeping (apply, the ctx, the nodes' edges and the backward engine) is
+C, in csrc/autograd/; this module adds the Python faces of those objects.
 """
 
 from __future__ import annotations
