@@ -17,27 +17,39 @@ PyTypeObject ContextType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
 namespace {
 
+// Each type lists the references it owns once (a `references` function that
+// calls f on each); tp_traverse and tp_clear walk that list.
+template <typename Object, typename References>
+int visit_references(PyObject* self, References references, visitproc visit, void* arg) {
+  int result = 0;
+  references(reinterpret_cast<Object*>(self), [&](PyObject*& ref) {
+    if (result == 0 && ref != nullptr) result = visit(ref, arg);
+  });
+  return result;
+}
+
+template <typename Object, typename References>
+void clear_references(PyObject* self, References references) {
+  references(reinterpret_cast<Object*>(self), [](PyObject*& ref) { Py_CLEAR(ref); });
+}
+
 // ------------------------------------------------------------------ TensorBase
 
+constexpr auto tensor_references = [](TensorObject* t, auto&& f) {
+  f(t->data);
+  f(t->grad);
+  f(t->grad_fn);
+  f(t->accumulator);
+  f(t->hooks);
+  f(t->base);
+};
+
 int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
-  auto* t = reinterpret_cast<TensorObject*>(self);
-  Py_VISIT(t->data);
-  Py_VISIT(t->grad);
-  Py_VISIT(t->grad_fn);
-  Py_VISIT(t->accumulator);
-  Py_VISIT(t->hooks);
-  Py_VISIT(t->base);
-  return 0;
+  return visit_references<TensorObject>(self, tensor_references, visit, arg);
 }
 
 int tensor_clear(PyObject* self) {
-  auto* t = reinterpret_cast<TensorObject*>(self);
-  Py_CLEAR(t->data);
-  Py_CLEAR(t->grad);
-  Py_CLEAR(t->grad_fn);
-  Py_CLEAR(t->accumulator);
-  Py_CLEAR(t->hooks);
-  Py_CLEAR(t->base);
+  clear_references<TensorObject>(self, tensor_references);
   return 0;
 }
 
@@ -141,25 +153,21 @@ PyMethodDef tensor_methods[] = {
 
 // ------------------------------------------------------------------ Node
 
-int node_traverse(PyObject* self, visitproc visit, void* arg) {
-  auto* n = reinterpret_cast<NodeObject*>(self);
-  Py_VISIT(n->ctx);
-  Py_VISIT(n->pre_hooks);
-  Py_VISIT(n->variable);
+constexpr auto node_references = [](NodeObject* n, auto&& f) {
+  f(n->ctx);
+  f(n->pre_hooks);
+  f(n->variable);
   if (n->state != nullptr) {
-    for (const Edge& e : n->state->edges) Py_VISIT(e.node);
+    for (Edge& e : n->state->edges) f(e.node);
   }
-  return 0;
+};
+
+int node_traverse(PyObject* self, visitproc visit, void* arg) {
+  return visit_references<NodeObject>(self, node_references, visit, arg);
 }
 
 int node_clear(PyObject* self) {
-  auto* n = reinterpret_cast<NodeObject*>(self);
-  Py_CLEAR(n->ctx);
-  Py_CLEAR(n->pre_hooks);
-  Py_CLEAR(n->variable);
-  if (n->state != nullptr) {
-    for (Edge& e : n->state->edges) Py_CLEAR(e.node);
-  }
+  clear_references<NodeObject>(self, node_references);
   return 0;
 }
 
@@ -213,23 +221,22 @@ PyGetSetDef node_getset[] = {
 
 // ------------------------------------------------------------------ Context
 
-int context_traverse(PyObject* self, visitproc visit, void* arg) {
-  auto* c = reinterpret_cast<ContextObject*>(self);
-  Py_VISIT(c->dict);
-  Py_VISIT(c->needs_input_grad);
-  Py_VISIT(c->node);
+constexpr auto context_references = [](ContextObject* c, auto&& f) {
+  f(c->dict);
+  f(c->needs_input_grad);
+  f(c->node);
   if (c->saved != nullptr) {
-    for (const SavedTensor& s : *c->saved) Py_VISIT(s.object);
+    for (SavedTensor& s : *c->saved) f(s.object);
   }
-  return 0;
+};
+
+int context_traverse(PyObject* self, visitproc visit, void* arg) {
+  return visit_references<ContextObject>(self, context_references, visit, arg);
 }
 
 int context_clear(PyObject* self) {
-  auto* c = reinterpret_cast<ContextObject*>(self);
-  Py_CLEAR(c->dict);
-  Py_CLEAR(c->needs_input_grad);
-  Py_CLEAR(c->node);
-  free_saved(c);
+  free_saved(reinterpret_cast<ContextObject*>(self));  // detaches the list before its decrefs
+  clear_references<ContextObject>(self, context_references);
   return 0;
 }
 
