@@ -144,6 +144,8 @@ def inplace_binary(x: Tensor, other, op, out_of_place, name: str) -> Tensor:
     return x
 
 
+# Tensor's + - * / record Add, Sub, Mul and Div from C (csrc/autograd/
+# operators.cpp), saving the same tensors as these forwards: keep them in step.
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):

@@ -18,6 +18,8 @@ def _as_view(out: Tensor, base: Tensor) -> Tensor:
     return out
 
 
+# Tensor.reshape / view record _Reshape from C (csrc/autograd/operators.cpp),
+# with the same ctx.shape as this forward: keep them in step.
 class _Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape, must_view):
