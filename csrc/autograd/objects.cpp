@@ -18,9 +18,9 @@ PyTypeObject ContextType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 namespace {
 
 // Each type lists the references it owns once (a `references` function that
-// calls f on each); tp_traverse and tp_clear walk that list.
-template <typename Object, typename References>
-int visit_references(PyObject* self, References references, visitproc visit, void* arg) {
+// calls f on each); its tp_traverse and tp_clear are these walks of the list.
+template <typename Object, const auto& references>
+int traverse_slot(PyObject* self, visitproc visit, void* arg) {
   int result = 0;
   references(reinterpret_cast<Object*>(self), [&](PyObject*& ref) {
     if (result == 0 && ref != nullptr) result = visit(ref, arg);
@@ -28,9 +28,10 @@ int visit_references(PyObject* self, References references, visitproc visit, voi
   return result;
 }
 
-template <typename Object, typename References>
-void clear_references(PyObject* self, References references) {
+template <typename Object, const auto& references>
+int clear_slot(PyObject* self) {
   references(reinterpret_cast<Object*>(self), [](PyObject*& ref) { Py_CLEAR(ref); });
+  return 0;
 }
 
 // ------------------------------------------------------------------ TensorBase
@@ -44,14 +45,7 @@ constexpr auto tensor_references = [](TensorObject* t, auto&& f) {
   f(t->base);
 };
 
-int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
-  return visit_references<TensorObject>(self, tensor_references, visit, arg);
-}
-
-int tensor_clear(PyObject* self) {
-  clear_references<TensorObject>(self, tensor_references);
-  return 0;
-}
+constexpr auto tensor_clear = clear_slot<TensorObject, tensor_references>;
 
 void tensor_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
@@ -162,14 +156,7 @@ constexpr auto node_references = [](NodeObject* n, auto&& f) {
   }
 };
 
-int node_traverse(PyObject* self, visitproc visit, void* arg) {
-  return visit_references<NodeObject>(self, node_references, visit, arg);
-}
-
-int node_clear(PyObject* self) {
-  clear_references<NodeObject>(self, node_references);
-  return 0;
-}
+constexpr auto node_clear = clear_slot<NodeObject, node_references>;
 
 void node_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
@@ -230,14 +217,9 @@ constexpr auto context_references = [](ContextObject* c, auto&& f) {
   }
 };
 
-int context_traverse(PyObject* self, visitproc visit, void* arg) {
-  return visit_references<ContextObject>(self, context_references, visit, arg);
-}
-
 int context_clear(PyObject* self) {
   free_saved(reinterpret_cast<ContextObject*>(self));  // detaches the list before its decrefs
-  clear_references<ContextObject>(self, context_references);
-  return 0;
+  return clear_slot<ContextObject, context_references>(self);
 }
 
 void context_dealloc(PyObject* self) {
@@ -458,7 +440,7 @@ bool init_types() {
   TensorBaseType.tp_flags |= Py_TPFLAGS_BASETYPE;
   TensorBaseType.tp_new = PyType_GenericNew;
   TensorBaseType.tp_dealloc = tensor_dealloc;
-  TensorBaseType.tp_traverse = tensor_traverse;
+  TensorBaseType.tp_traverse = traverse_slot<TensorObject, tensor_references>;
   TensorBaseType.tp_clear = tensor_clear;
   TensorBaseType.tp_weaklistoffset = offsetof(TensorObject, weakreflist);
   TensorBaseType.tp_members = tensor_members;
@@ -470,7 +452,7 @@ bool init_types() {
   NodeType.tp_flags |= Py_TPFLAGS_BASETYPE;
   NodeType.tp_new = node_new;
   NodeType.tp_dealloc = node_dealloc;
-  NodeType.tp_traverse = node_traverse;
+  NodeType.tp_traverse = traverse_slot<NodeObject, node_references>;
   NodeType.tp_clear = node_clear;
   NodeType.tp_weaklistoffset = offsetof(NodeObject, weakreflist);
   NodeType.tp_members = node_members;
@@ -481,7 +463,7 @@ bool init_types() {
         "forward sets for backward");
   ContextType.tp_new = context_new;
   ContextType.tp_dealloc = context_dealloc;
-  ContextType.tp_traverse = context_traverse;
+  ContextType.tp_traverse = traverse_slot<ContextObject, context_references>;
   ContextType.tp_clear = context_clear;
   ContextType.tp_dictoffset = offsetof(ContextObject, dict);
   ContextType.tp_setattro = context_setattro;
