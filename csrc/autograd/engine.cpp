@@ -239,14 +239,13 @@ class Backward {
   }
 
   bool accumulate_leaf(PyObject* node, std::vector<PyObject*>& grads) {
-    static PyObject* apply_name = PyUnicode_InternFromString("apply");
     auto* leaf = reinterpret_cast<TensorObject*>(as_node(node)->variable);
     if (leaf != nullptr && !is_none(leaf->hooks) && PyObject_IsTrue(leaf->hooks) == 1) {
       if (!run_hooks(leaf->hooks, &grads[0])) return false;
     }
     PyObject* args = PyTuple_Pack(1, grads[0]);
     if (args == nullptr) return false;
-    PyObject* r = PyObject_CallMethodOneArg(node, apply_name, args);
+    PyObject* r = PyObject_CallMethodOneArg(node, names.apply, args);
     Py_DECREF(args);
     Py_XDECREF(r);
     return r != nullptr;
@@ -277,11 +276,10 @@ class Backward {
   }
 
   PyObject* call_backward(PyObject* node, const std::vector<PyObject*>& grads) {
-    static PyObject* function_name = PyUnicode_InternFromString("function");
-    static PyObject* backward_name = PyUnicode_InternFromString("backward");
-    PyObject* function = PyObject_GetAttr(reinterpret_cast<PyObject*>(Py_TYPE(node)), function_name);
+    PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(node));
+    PyObject* function = PyObject_GetAttr(type, names.function);
     if (function == nullptr) return nullptr;
-    PyObject* backward = PyObject_GetAttr(function, backward_name);
+    PyObject* backward = PyObject_GetAttr(function, names.backward);
     Py_DECREF(function);
     if (backward == nullptr) return nullptr;
     std::vector<PyObject*> stack(grads.size() + 1);

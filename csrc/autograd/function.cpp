@@ -17,12 +17,6 @@ namespace {
 
 thread_local bool grad_mode = true;  // per thread, like PyTorch's
 
-PyObject* interned(const char* s) {
-  PyObject* o = PyUnicode_InternFromString(s);
-  if (o == nullptr) throw py::error_already_set();
-  return o;
-}
-
 bool needs_grad(PyObject* arg) {
   return is_tensor(arg) && reinterpret_cast<TensorObject*>(arg)->requires_grad;
 }
@@ -244,9 +238,8 @@ bool Call::prepare(PyObject* const* args, Py_ssize_t n) {
 }
 
 PyObject* Call::finish(PyObject* cls, PyObject* raw) {
-  static PyObject* node_type_name = interned("_node_type");
   if (!record) return wrap_unrecorded(raw);
-  PyObject* node_type = PyObject_GetAttr(cls, node_type_name);
+  PyObject* node_type = PyObject_GetAttr(cls, names.node_type);
   if (node_type == nullptr) return nullptr;
   if (!PyType_Check(node_type) ||
       !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(node_type), &NodeType)) {
@@ -275,7 +268,6 @@ PyObject* Call::finish(PyObject* cls, PyObject* raw) {
 // _C.function_apply(cls, *args, **kwargs), installed as the classmethod
 // Function.apply.
 PyObject* function_apply(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
-  static PyObject* forward_name = interned("forward");
   if (nargs < 1) {
     PyErr_SetString(PyExc_TypeError, "function_apply(cls, *args, **kwargs)");
     return nullptr;
@@ -287,7 +279,7 @@ PyObject* function_apply(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyO
 
   Call call;
   if (!call.prepare(fargs, n)) return nullptr;
-  PyObject* forward = PyObject_GetAttr(cls, forward_name);
+  PyObject* forward = PyObject_GetAttr(cls, names.forward);
   if (forward == nullptr) return nullptr;
   // forward(ctx, *args, **kwargs): the keyword values follow the positional
   // arguments in `args`.

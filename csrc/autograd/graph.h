@@ -129,6 +129,17 @@ struct Registry {
 };
 extern Registry registry;
 
+// The attribute names the C code looks up, interned once by init_types.
+struct Names {
+  PyObject* apply;
+  PyObject* backward;
+  PyObject* forward;
+  PyObject* function;
+  PyObject* node_type;
+  PyObject* shape;
+};
+extern Names names;
+
 bool grad_enabled();
 void set_grad_enabled(bool enabled);
 
@@ -149,7 +160,7 @@ PyObject* make_tensor(PyObject* data, bool requires_grad, PyObject* grad_fn, lon
 // AccumulateGrad (made on first use). Returns a new reference in edge.node.
 bool gradient_edge(TensorObject* t, Edge* edge);
 
-bool init_types();  // PyType_Ready for the three types
+bool init_types();  // PyType_Ready for the three types, and `names`
 NodeObject* new_node(PyTypeObject* type);
 ContextObject* new_context(bool recorded);
 

@@ -6,6 +6,7 @@
 #include <structmember.h>
 
 #include <memory>
+#include <utility>
 #include <string>
 
 namespace ember {
@@ -14,6 +15,7 @@ namespace autograd {
 PyTypeObject TensorBaseType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 PyTypeObject NodeType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 PyTypeObject ContextType = {PyVarObject_HEAD_INIT(nullptr, 0)};
+Names names;
 
 namespace {
 
@@ -471,6 +473,14 @@ bool init_types() {
   ContextType.tp_getset = context_getset;
   ContextType.tp_methods = context_methods;
 
+  const std::pair<PyObject**, const char*> wanted[] = {
+      {&names.apply, "apply"},       {&names.backward, "backward"},
+      {&names.forward, "forward"},   {&names.function, "function"},
+      {&names.node_type, "_node_type"}, {&names.shape, "shape"}};
+  for (const auto& [slot, name] : wanted) {
+    *slot = PyUnicode_InternFromString(name);
+    if (*slot == nullptr) return false;
+  }
   return PyType_Ready(&TensorBaseType) == 0 && PyType_Ready(&NodeType) == 0 &&
          PyType_Ready(&ContextType) == 0;
 }

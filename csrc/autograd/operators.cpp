@@ -175,7 +175,6 @@ bool shape_arguments(PyObject* const* args, Py_ssize_t n, Shape* shape) {
 }
 
 PyObject* call_view(const ViewMethod& self, PyObject* const* args, Py_ssize_t nargs) {
-  static PyObject* shape_name = PyUnicode_InternFromString("shape");
   PyObject* x = args[0];
   Shape shape;
   if (!is_tensor(x) || !shape_arguments(args + 1, nargs - 1, &shape)) {
@@ -209,7 +208,7 @@ PyObject* call_view(const ViewMethod& self, PyObject* const* args, Py_ssize_t na
       set_error_from_exception();
     }
     if (shape_list != nullptr && old_shape != nullptr && call.prepare(call_args, 3) &&
-        PyObject_SetAttr(reinterpret_cast<PyObject*>(call.ctx), shape_name, old_shape) == 0) {
+        PyObject_SetAttr(reinterpret_cast<PyObject*>(call.ctx), names.shape, old_shape) == 0) {
       out = call.finish(self.function, raw);
     }
     Py_XDECREF(shape_list);

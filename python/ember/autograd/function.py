@@ -48,13 +48,6 @@ class Node(_C.Node):
     def name(self) -> str:
         return type(self).__name__
 
-    def apply(self, grads):
-        """Returns one gradient (Tensor or None) per forward argument."""
-        result = self.function.backward(self.ctx, *grads)
-        if not isinstance(result, tuple):
-            result = (result,)
-        return result
-
     def register_prehook(self, output_nr, hook):
         if self.pre_hooks is None:
             self.pre_hooks = {}
